@@ -66,7 +66,7 @@ class InstanceRef:
 
 @attrs.define(kw_only=True)
 class ConnectionRef:
-    """Where the operator finds the LiteLLM proxy that manages this object."""
+    """Connection to the LiteLLM proxy that manages this object, through a Secret or an instance."""
 
     secret_ref: SecretRef | None = field(
         json="secretRef",
