@@ -263,14 +263,21 @@ class Controller:
         ]
 
         try:
-            await asyncio.gather(*self._workers)
+            # asyncio.wait, unlike gather, neither raises when shutdown() cancels a worker nor
+            # leaves the others running when one fails.
+            await asyncio.wait(self._workers, return_when=asyncio.FIRST_EXCEPTION)
         finally:
             self._stopping = True
             self.queue.shutdown()
             for worker in self._workers:
                 worker.cancel()
-            await asyncio.gather(*self._workers, return_exceptions=True)
+            outcomes = await asyncio.gather(*self._workers, return_exceptions=True)
             logger.info("Stopped workers controller=%s", self.name)
+
+        # A worker catches every reconciler error, so an exception here is a bug in this module.
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                raise outcome
 
     async def shutdown(self, drain_timeout: float = 30.0) -> None:
         """Stop taking keys and wait up to ``drain_timeout`` seconds for running reconciles.
