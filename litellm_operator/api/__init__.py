@@ -1,4 +1,7 @@
-"""Typed models of the auth.litellm.ai/v1alpha1 kinds, their JSON conversion and CRD generation."""
+"""Typed models of the auth.litellm.ai/v1alpha1 kinds, their JSON conversion and CRD generation.
+
+`Condition` and `Resource` belong to the runtime package and are re-exported here for convenience.
+"""
 
 from litellm_operator.api.common import (
     API_VERSION,
@@ -11,7 +14,6 @@ from litellm_operator.api.common import (
     SecretRef,
     TeamMemberWithRole,
 )
-from litellm_operator.api.condition import Condition
 from litellm_operator.api.converter import StructureError, structure, unstructure
 from litellm_operator.api.kinds import (
     KINDS,
@@ -24,7 +26,6 @@ from litellm_operator.api.kinds import (
     PrinterColumn,
 )
 from litellm_operator.api.meta import ObjectMeta
-from litellm_operator.runtime.kube import Resource
 from litellm_operator.api.team import Team, TeamSpec, TeamStatus
 from litellm_operator.api.teammemberassociation import (
     TeamMemberAssociation,
@@ -33,6 +34,8 @@ from litellm_operator.api.teammemberassociation import (
 )
 from litellm_operator.api.user import User, UserSpec, UserStatus
 from litellm_operator.api.virtualkey import VirtualKey, VirtualKeySpec, VirtualKeyStatus
+from litellm_operator.runtime.conditions import Condition
+from litellm_operator.runtime.kube import Resource
 
 __all__ = [
     "API_VERSION",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import attrs
 
-from litellm_operator.api.condition import Condition
 from litellm_operator.api.meta import ObjectMeta
 from litellm_operator.api.schema import ValidationRule, field
+from litellm_operator.runtime.conditions import Condition
 
 GROUP = "auth.litellm.ai"
 VERSION = "v1alpha1"

@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         stale = [path for directory, files in outputs for path in find_stale_files(directory, files)]
         for path in stale:
-            print(f"out of date: {path} (run `make manifests`)", file=sys.stderr)
+            print(f"out of date: {path}; regenerate it with `make manifests`", file=sys.stderr)
         return 1 if stale else 0
 
     for directory, files in outputs:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import attrs
 
 from litellm_operator.api.common import GROUP, VERSION
-from litellm_operator.runtime.kube import Resource
 from litellm_operator.api.team import Team
 from litellm_operator.api.teammemberassociation import TeamMemberAssociation
 from litellm_operator.api.user import User
 from litellm_operator.api.virtualkey import VirtualKey
+from litellm_operator.runtime.kube import Resource
 
 TEAMS = Resource(GROUP, VERSION, "teams", "Team")
 USERS = Resource(GROUP, VERSION, "users", "User")

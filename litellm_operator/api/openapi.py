@@ -14,8 +14,8 @@ from typing import Any
 
 import attrs
 
-from litellm_operator.api.condition import Condition
 from litellm_operator.api.schema import FieldSpec, field_spec, json_name
+from litellm_operator.runtime.conditions import Condition
 
 # metav1.Condition's validation, with our own descriptions. Conditions form a list-map keyed by
 # `type`, so a merge or server-side apply patch updates one condition without replacing the rest.

@@ -7,10 +7,10 @@ from typing import Any
 
 import attrs
 
-from litellm_operator.api.condition import Condition
 from litellm_operator.api.kinds import KindInfo
 from litellm_operator.api.openapi import CONDITION_SCHEMA, resolved_fields, unwrap_optional
 from litellm_operator.api.schema import FieldSpec, field_spec, json_name
+from litellm_operator.runtime.conditions import Condition
 
 _SCALAR_NAMES = {str: "string", bool: "boolean", int: "integer", float: "number"}
 

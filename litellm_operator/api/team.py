@@ -14,9 +14,9 @@ from litellm_operator.api.common import (
     metadata_field,
     observed_generation_field,
 )
-from litellm_operator.api.condition import Condition
 from litellm_operator.api.meta import ObjectMeta
 from litellm_operator.api.schema import DECIMAL_PATTERN, DURATION_PATTERN, field
+from litellm_operator.runtime.conditions import Condition
 
 
 @attrs.define(kw_only=True)

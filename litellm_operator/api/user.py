@@ -13,7 +13,6 @@ from litellm_operator.api.common import (
     metadata_field,
     observed_generation_field,
 )
-from litellm_operator.api.condition import Condition
 from litellm_operator.api.meta import ObjectMeta
 from litellm_operator.api.schema import (
     DECIMAL_PATTERN,
@@ -21,6 +20,7 @@ from litellm_operator.api.schema import (
     INTEGER_STRING_PATTERN,
     field,
 )
+from litellm_operator.runtime.conditions import Condition
 
 # LiteLLM's user roles. Team membership roles are separate (see TeamMemberAssociation).
 USER_ROLES = ("proxy_admin", "proxy_admin_viewer", "internal_user", "internal_user_viewer")
@@ -42,8 +42,8 @@ class UserSpec:
     auto_create_key: bool | None = field(
         json="autoCreateKey",
         description=(
-            "Create a key for the user and store it in a Secret. LiteLLM creates one unless"
-            " this is false."
+            "Whether the operator creates a key for the user and stores it in a Secret."
+            " Absent means true, as in LiteLLM."
         ),
     )
     blocked: bool | None = field(

@@ -13,9 +13,9 @@ from litellm_operator.api.common import (
     metadata_field,
     observed_generation_field,
 )
-from litellm_operator.api.condition import Condition
 from litellm_operator.api.meta import ObjectMeta
 from litellm_operator.api.schema import DECIMAL_PATTERN, DURATION_PATTERN, field
+from litellm_operator.runtime.conditions import Condition
 
 # LiteLLM 1.108.7 rejects a caller-supplied key that does not start with "sk-".
 KEY_PATTERN = r"^sk-.+$"

@@ -128,6 +128,20 @@ def test_condition_time_is_aware_datetime() -> None:
     assert condition.last_transition_time == datetime(2026, 12, 4, 19, 41, 28, tzinfo=timezone.utc)
 
 
+def test_condition_matches_runtime_json_form() -> None:
+    condition = Condition(
+        type="Ready",
+        status="True",
+        reason="Reconciled",
+        message="ok",
+        observed_generation=2,
+        last_transition_time=datetime(2026, 12, 4, 19, 41, 28, tzinfo=timezone.utc),
+    )
+
+    assert unstructure(condition) == condition.to_dict()
+    assert structure(condition.to_dict(), Condition) == condition
+
+
 def test_datetime_unstructures_to_utc_seconds() -> None:
     data = _team()
     data["metadata"]["creationTimestamp"] = "2026-12-04T21:41:28.5+02:00"

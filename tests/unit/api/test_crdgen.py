@@ -12,20 +12,23 @@ from litellm_operator.api.crdgen import main, render_crds, render_docs
 
 from .conftest import CRD_DIR, DOCS_DIR, crd_schema
 
-STALE_HINT = "is out of date with litellm_operator/api; run `make manifests` and commit the result"
+STALE_HINT = (
+    "is out of date with litellm_operator/api; run `make manifests`"
+    " (python -m litellm_operator.api.crdgen manifests/crd --docs docs/reference) and commit the result"
+)
 
 
 @pytest.mark.parametrize("name", sorted(render_crds()))
 def test_committed_crd_matches_models(name: str) -> None:
     path = CRD_DIR / name
-    assert path.is_file(), f"{path} is missing; run `make manifests`"
+    assert path.is_file(), f"{path} {STALE_HINT}"
     assert path.read_text(encoding="utf-8") == render_crds()[name], f"{path} {STALE_HINT}"
 
 
 @pytest.mark.parametrize("name", sorted(render_docs()))
 def test_committed_reference_matches_models(name: str) -> None:
     path = DOCS_DIR / name
-    assert path.is_file(), f"{path} is missing; run `make manifests`"
+    assert path.is_file(), f"{path} {STALE_HINT}"
     assert path.read_text(encoding="utf-8") == render_docs()[name], f"{path} {STALE_HINT}"
 
 
