@@ -4,9 +4,13 @@ Text::
 
     2026-12-04T20:00:00Z INFO controller=team namespace=a name=b msg="reconcile failed" error="..."
 
-JSON lines carry the same keys: `time`, `level`, the `extra` keys, `msg`, then `error` and
-`stacktrace` when the record has an exception. Code logs with the stdlib and passes context as
-`logger.info("...", extra={"controller": "team", "namespace": ns, "name": name})`.
+JSON lines carry the same keys: `time`, `level`, the context keys, `msg`, then `error` and
+`stacktrace` when the record has an exception. Code logs with the stdlib and passes context in
+`extra`. The LogRecord attribute names (`name`, `msg`, `args`, `module`...) cannot be `extra`
+keys, so context that needs them goes in one dict under `log_fields`:
+`logger.info("...", extra={"log_fields": {"controller": "team", "namespace": ns, "name": name}})`.
+That is also what `runtime.controller.ReconcileLogAdapter` sends; it appends the same fields to
+the message text for plain handlers, and this formatter strips that copy again.
 """
 
 from __future__ import annotations
@@ -16,17 +20,37 @@ import logging
 import sys
 import time
 import traceback
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 FORMATS = ("text", "json")
+LOG_FIELDS = "log_fields"
 
 # Attributes every LogRecord has; anything else on a record came from `extra`.
 _RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
 
 def record_context(record: logging.LogRecord) -> dict[str, Any]:
-    """Return the `extra` keys of a record, in the order they were given."""
-    return {key: value for key, value in record.__dict__.items() if key not in _RECORD_ATTRIBUTES}
+    """Return a record's context: the `log_fields` dict first, then the other `extra` keys."""
+    context: dict[str, Any] = {}
+    fields = getattr(record, LOG_FIELDS, None)
+    if isinstance(fields, Mapping):
+        context.update(fields)
+    for key, value in record.__dict__.items():
+        if key not in _RECORD_ATTRIBUTES and key != LOG_FIELDS:
+            context[key] = value
+    return context
+
+
+def record_message(record: logging.LogRecord) -> str:
+    """Return the message without the key=value copy of `log_fields` that a log adapter appended."""
+    message = record.getMessage()
+    fields = getattr(record, LOG_FIELDS, None)
+    if isinstance(fields, Mapping) and fields:
+        suffix = " " + " ".join(f"{key}={quote(value)}" for key, value in fields.items())
+        if message.endswith(suffix):
+            message = message[: -len(suffix)]
+    return message
 
 
 def _format_time(record: logging.LogRecord) -> str:
@@ -53,7 +77,7 @@ class TextFormatter(logging.Formatter):
         stacktrace = errors.pop("stacktrace", None)
         parts = [_format_time(record), record.levelname]
         parts += [f"{key}={quote(value)}" for key, value in context.items()]
-        parts.append(f"msg={quote(record.getMessage())}")
+        parts.append(f"msg={quote(record_message(record))}")
         parts += [f"{key}={quote(value)}" for key, value in errors.items()]
         line = " ".join(parts)
         if stacktrace:
@@ -69,7 +93,7 @@ class JsonFormatter(logging.Formatter):
         errors = _error_fields(record, context)
         fields: dict[str, Any] = {"time": _format_time(record), "level": record.levelname}
         fields.update(context)
-        fields["msg"] = record.getMessage()
+        fields["msg"] = record_message(record)
         fields.update(errors)
         return json.dumps(fields, default=str, ensure_ascii=False)
 

@@ -54,9 +54,10 @@ class LeaderElectionLost(Exception):
 
 class RunnableController(Protocol):
     name: str
-    queue: Any
 
     async def run(self) -> None: ...
+
+    async def shutdown(self, drain_timeout: float) -> None: ...
 
 
 def parse_bind_address(address: str) -> tuple[str, int] | None:
@@ -129,7 +130,9 @@ class Manager:
 
         self.metrics_port: int | None = None
         self.health_probe_port: int | None = None
-        # Set once the controllers run (leader and synced); tests and probes may await it.
+        # Set once the HTTP servers listen (the ports above are known), and once the
+        # controllers run (leader and synced).
+        self.serving = asyncio.Event()
         self.controllers_started = asyncio.Event()
 
     @property
@@ -177,6 +180,7 @@ class Manager:
         lost_leadership = False
         try:
             await self._start_http()
+            self.serving.set()
             for resource, informer in self._informers.items():
                 self._start_informer(resource, informer)
 
@@ -243,13 +247,9 @@ class Manager:
         # leader never reconciles an object that we are still writing.
         if controller_tasks:
             logger.info("stopping controllers timeout=%s", self._graceful_shutdown_timeout)
-            drains = [controller.queue.shutdown_with_drain() for controller in self._controllers]
-            try:
-                await asyncio.wait_for(asyncio.gather(*drains), self._graceful_shutdown_timeout)
-            except TimeoutError:
-                logger.warning("reconciles still running after the shutdown timeout, cancelling them timeout=%s", self._graceful_shutdown_timeout)
-            for task in controller_tasks:
-                task.cancel()
+            await asyncio.gather(
+                *(controller.shutdown(self._graceful_shutdown_timeout) for controller in self._controllers)
+            )
             await asyncio.gather(*controller_tasks, return_exceptions=True)
 
         if self._elector is not None:
