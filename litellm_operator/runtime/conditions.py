@@ -115,9 +115,9 @@ class Condition:
 def set_condition(conditions: Iterable[Condition], new: Condition, now: datetime) -> list[Condition]:
     """Return ``conditions`` with ``new`` set in place of the condition of the same type.
 
-    ``lastTransitionTime`` becomes ``now`` (or ``new``'s own time, if it has one) only when the
-    type is new or its status changes; otherwise the existing time is kept. Order is stable: an
-    existing type keeps its position and a new type is appended. The input is not modified.
+    ``lastTransitionTime`` becomes ``now``, or ``new``'s own time if it has one, only when the
+    type is new or its status changes. Otherwise the existing time is kept. An existing type
+    keeps its position and a new type is appended. The input is not modified.
     """
     result = list(conditions)
     for index, existing in enumerate(result):

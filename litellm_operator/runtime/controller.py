@@ -71,7 +71,7 @@ def _to_seconds(value: float | timedelta | None) -> float | None:
 
 @attrs.frozen
 class Result:
-    """What the controller does with the key after a successful reconcile.
+    """Instruction to the controller for the key after a successful reconcile.
 
     ``requeue_after`` is in seconds (a ``timedelta`` is converted). When it is positive it wins
     over ``requeue``.
@@ -93,11 +93,12 @@ def reconcile_log_fields() -> dict[str, str]:
 
 
 def format_log_fields(fields: Mapping[str, object]) -> str:
-    """Format ``fields`` as ``key=value`` pairs; a value with spaces, quotes or ``=`` is JSON-quoted."""
+    """Format ``fields`` as ``key=value`` pairs, JSON-quoting empty values and values with
+    whitespace, quotes, backslashes, ``=`` or unprintable characters."""
     parts = []
     for key, value in fields.items():
         text = str(value)
-        if not text or any(char in text for char in ' "='):
+        if not text or any(char.isspace() or char in '"=\\' or not char.isprintable() for char in text):
             text = json.dumps(text)
         parts.append(f"{key}={text}")
     return " ".join(parts)
@@ -106,8 +107,9 @@ def format_log_fields(fields: Mapping[str, object]) -> str:
 class ReconcileLogAdapter(logging.LoggerAdapter):
     """Logger that appends the current reconcile's fields, and its own ``extra``, as key=value.
 
-    The fields are also passed to handlers as ``record.log_fields`` (a dict) for structured
-    formatters. Outside a reconcile only the adapter's own ``extra`` is added.
+    The fields go into the message text rather than into ``extra``, because ``name`` would
+    overwrite the LogRecord's own ``name`` attribute, which ``logging`` rejects with KeyError.
+    Outside a reconcile only the adapter's own ``extra`` is added.
     """
 
     def __init__(self, logger: logging.Logger, extra: Mapping[str, object] | None = None) -> None:
@@ -117,7 +119,6 @@ class ReconcileLogAdapter(logging.LoggerAdapter):
         fields = {**_reconcile_fields.get(), **(self.extra or {})}
         if not fields:
             return msg, kwargs
-        kwargs.setdefault("extra", {})["log_fields"] = fields
         return f"{msg} {format_log_fields(fields)}", kwargs
 
 
@@ -187,7 +188,7 @@ class _MappedEventHandler:
         self._enqueue_mapped(obj)
 
     def _enqueue_mapped(self, obj: Mapping[str, Any]) -> None:
-        # A handler must not raise into the informer, which would stop delivering events.
+        # Logged here rather than raised, so the line names the controller and the object.
         try:
             requests = list(self._map_fn(obj))
         except Exception as error:
@@ -228,7 +229,7 @@ class Controller:
         )
         self._log = ReconcileLogAdapter(logger)
         self._workers: list[asyncio.Task[None]] = []
-        # Set by shutdown(); a worker that sees it takes no further item.
+        # Set by shutdown() and when run() ends; a worker that finds it set exits without reconciling.
         self._stopping = False
 
     def enqueue(self, request: Request) -> None:

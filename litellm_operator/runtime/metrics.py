@@ -147,7 +147,7 @@ class Metrics(NoopMetrics):
 
     ``registry=None`` creates a private ``CollectorRegistry`` (exposed as ``self.registry``),
     so two ``Metrics`` objects never collide. Pass ``prometheus_client.REGISTRY`` to add the
-    families to the process-wide registry, which also holds the process and Python collectors.
+    families to the process-wide registry, which also contains the process and Python collectors.
     """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
@@ -166,7 +166,7 @@ class Metrics(NoopMetrics):
         )
         self.reconcile_panics = Counter(
             "controller_runtime_reconcile_panics_total",
-            "Total number of reconciliations that raised an exception outside Exception per controller",
+            "Total number of reconciliations per controller that raised a BaseException that is not an Exception",
             ["controller"], registry=reg,
         )
         self.reconcile_time = Histogram(

@@ -107,9 +107,9 @@ class BucketRateLimiter:
 
 
 class MaxOfRateLimiter:
-    """Combines limiters: the delay is the longest any of them returns.
+    """Limiter combining others: the delay is the maximum any of them returns.
 
-    ``when`` asks every limiter, so each one records the attempt.
+    ``when`` calls every limiter, so each one records the attempt.
     """
 
     def __init__(self, *limiters: RateLimiter) -> None:

@@ -73,7 +73,7 @@ class RateLimitingQueue:
         # not in _processing, and appears here once.
         self._queue: deque[Hashable] = deque()
         # Items that need processing: everything in _queue plus items added again while a
-        # worker holds them. get() removes an item from _dirty when it hands the item out.
+        # worker processes them. get() removes an item from _dirty when it hands the item out.
         self._dirty: set[Hashable] = set()
         # Items handed out by get() whose done() has not been called yet. An item in both
         # _processing and _dirty moves to _queue on done().
@@ -93,8 +93,8 @@ class RateLimitingQueue:
         # at the earliest time it was asked for.
         self._waiting_by_item: dict[Hashable, _WaitingItem] = {}
         self._sequence = itertools.count()
-        # Task that moves delayed items to the queue when they are ready; started by start()
-        # or by the first add_after() with a positive delay, stopped by shutdown.
+        # Task that moves delayed items to the queue when they are ready. start() or the first
+        # add_after() with a positive delay starts it, and shutdown cancels it.
         self._timer_task: asyncio.Task[None] | None = None
         # Set to make the timer task re-read the heap top; cleared by the task each round.
         self._timer_wakeup = asyncio.Event()
@@ -128,7 +128,7 @@ class RateLimitingQueue:
         self._metrics.add(item)
         self._dirty.add(item)
         if item in self._processing:
-            # done() moves it to the queue, so no second worker sees it meanwhile.
+            # done() moves it to the queue, so no second worker gets it meanwhile.
             return
         self._queue.append(item)
         self._wake_getter()
@@ -278,8 +278,8 @@ class RateLimitingQueue:
         return self._waiting[0].ready_at if self._waiting else None
 
     async def _sleep_or_wakeup(self, delay: float) -> None:
-        # The clock has no cancellable timer, so the sleep and the wakeup event race as tasks;
-        # both are cancelled on the way out, including when the timer task itself is cancelled.
+        # The clock has no cancellable timer, so the sleep and the wakeup event race as tasks.
+        # Both are cancelled on the way out, also when the timer task itself is cancelled.
         sleep = asyncio.ensure_future(self._clock.sleep(delay))
         wakeup = asyncio.ensure_future(self._timer_wakeup.wait())
         try:
