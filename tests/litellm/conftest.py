@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
+import attrs
 import pytest
+from aiohttp import web
 
 from litellm_operator.litellm import LiteLLMClient
 from litellm_operator.testing.litellm_fake import FakeLiteLLM
@@ -30,3 +34,71 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 @pytest.fixture
 def client(fake: FakeLiteLLM, session: aiohttp.ClientSession) -> LiteLLMClient:
     return LiteLLMClient(fake.url, MASTER_KEY, session=session)
+
+
+@attrs.frozen
+class Received:
+    """One request the scripted server received."""
+
+    method: str
+    path: str
+    raw_query: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+
+
+class ScriptedServer:
+    """HTTP server on 127.0.0.1 that answers each (method, path) with a scripted response.
+
+    It stands in for aioresponses, which fails with aiohttp 3.14 (its mocked ``ClientResponse``
+    lacks the new ``stream_writer`` argument). Unscripted paths answer 599.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self._responses: dict[tuple[str, str], tuple[int, Any, str | None]] = {}
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    def get(self, path: str, *, status: int = 200, payload: Any = None, body: str | None = None) -> None:
+        self._responses[("GET", path)] = (status, payload, body)
+
+    def post(self, path: str, *, status: int = 200, payload: Any = None, body: str | None = None) -> None:
+        self._responses[("POST", path)] = (status, payload, body)
+
+    def sent(self, method: str, path: str) -> list[Received]:
+        return [r for r in self.requests if r.method == method and r.path == path]
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        self.requests.append(
+            Received(
+                request.method, request.path, request.raw_path.partition("?")[2],
+                dict(request.query), dict(request.headers), json.loads(raw) if raw else None,
+            )
+        )
+        status, payload, body = self._responses.get((request.method, request.path), (599, None, "unscripted"))
+        if body is not None:
+            return web.Response(status=status, text=body)
+        return web.json_response(payload, status=status)
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[ScriptedServer]:
+    server = ScriptedServer()
+    await server.start()
+    yield server
+    await server.stop()
