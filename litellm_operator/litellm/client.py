@@ -3,8 +3,8 @@
 One method per endpoint. Every call authenticates with the master key, has connect and total
 timeouts, reads and releases the response body, and maps failures to ``litellm.errors``.
 Neither the master key nor a plaintext virtual key appears in an exception, a log line or the
-client's ``repr()``: ``key_info`` sends the SHA-256 token id instead of a plaintext key, so no
-plaintext key is put in a URL either.
+client's ``repr()``. Methods that look a key up send its SHA-256 token id instead of the
+plaintext key, so no plaintext key is put in a URL either.
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ class LiteLLMClient:
     async def team_member_delete(self, request: TeamMemberDeleteRequest) -> Team:
         """Remove a member from a team; LiteLLM also deletes the member's keys in the team.
 
-        LiteLLM answers 400 (``InvalidRequestError``) when the user is not a member.
+        LiteLLM returns 400 (``InvalidRequestError``) when the user is not a member.
         """
         return parse(await self._post("/team/member_delete", request_body(request)), Team)
 
@@ -187,7 +187,7 @@ class LiteLLMClient:
     async def user_info(self, user_id: str) -> UserInfo:
         """Read a user with its keys and teams. Raises ``NotFoundError``.
 
-        Releases before LiteLLM's 404 answered 200 with an empty ``user_info``; that is
+        Releases before LiteLLM's 404 returned 200 with an empty ``user_info``; that is
         reported as ``NotFoundError`` too.
         """
         body = await self._get("/user/info", {"user_id": user_id})
@@ -198,7 +198,7 @@ class LiteLLMClient:
     async def user_update(self, request: UserUpdateRequest) -> User:
         """Change the given fields of a user and return the user.
 
-        LiteLLM 1.108.7 creates a user that does not exist instead of answering 404.
+        LiteLLM 1.108.7 creates a user that does not exist instead of returning 404.
         """
         body = await self._post("/user/update", request_body(request))
         return parse(_field(body, "data"), User)
@@ -227,7 +227,7 @@ class LiteLLMClient:
     # ---- keys --------------------------------------------------------------------------------
 
     async def key_generate(self, request: KeyGenerateRequest) -> GeneratedKey:
-        """Create a virtual key; the response is the only place that holds the plaintext key.
+        """Create a virtual key; only this response contains the plaintext key.
 
         Raises ``AlreadyExistsError`` when ``key_alias`` is taken.
         """
@@ -238,7 +238,7 @@ class LiteLLMClient:
     async def key_info(self, key: str) -> Key:
         """Read a key by plaintext key or token id.
 
-        A deleted key (LiteLLM answers 200 with ``status: "deleted"``) raises
+        A deleted key (LiteLLM returns 200 with ``status: "deleted"``) raises
         ``NotFoundError``; a blocked key (``status: "revoked"``) is returned with
         ``blocked=True``.
         """
@@ -297,7 +297,7 @@ class LiteLLMClient:
 
     async def key_regenerate(self, request: KeyRegenerateRequest) -> GeneratedKey:
         """Replace a key's value. Without an Enterprise licence this raises
-        ``EnterpriseFeatureError`` (LiteLLM 1.108.7 answers 500).
+        ``EnterpriseFeatureError`` (LiteLLM 1.108.7 returns 500).
         """
         secrets = tuple(v for v in (request.key, request.new_key) if isinstance(v, str))
         body = await self._post("/key/regenerate", request_body(request), secrets=secrets)

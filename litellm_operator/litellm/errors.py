@@ -121,9 +121,9 @@ def classify_error(
 
     Decisions that need more than the status, measured on LiteLLM 1.108.7:
 
-    - 400 on ``/team/new`` and ``/user/new``: ``/team/new`` answers 400 for an existing
-      ``team_id`` and releases before the 409 answer also did so for ``/user/new``. Both
-      endpoints answer 400 for invalid values too (``budget_duration``), with the same
+    - 400 on ``/team/new`` and ``/user/new``: ``/team/new`` returns 400 for an existing
+      ``team_id``, and releases before the 409 did the same for ``/user/new``. Both
+      endpoints return 400 for invalid values too (``budget_duration``), with the same
       ``type``. The error is ``AlreadyExistsError`` only when the request carried its own id
       (``team_id``/``user_id``) and the body names no field (``param`` null), because most of
       LiteLLM's field validation fails with 422 or names the field.

@@ -6,7 +6,7 @@ for scalar fields and ``metadata``. Measured on LiteLLM 1.108.7: ``models: null`
 500 (send ``[]``), and null for ``model_aliases`` or ``team_member_permissions`` is ignored.
 
 Responses: every field is optional and unknown fields are dropped, so a newer LiteLLM that adds
-fields still parses. ``raw`` keeps the whole JSON object for status mirroring; it is left out of
+fields still parses. ``raw`` keeps the whole JSON object for status mirroring. It is left out of
 ``repr()`` because the responses of ``/key/generate`` and ``/user/new`` contain a plaintext key.
 Money values are floats (LiteLLM returns either ints or floats).
 """

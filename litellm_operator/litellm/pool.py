@@ -1,7 +1,7 @@
 """Pool of LiteLLM clients, one per proxy URL and master key, over one aiohttp session.
 
 Objects can point at different LiteLLM instances, and a master key can be rotated in its
-Secret at any time, so clients are keyed by (URL, SHA-256 of the master key): the next
+Secret at any time, so clients are keyed by (URL, SHA-256 of the master key). The next
 ``get`` after a rotation returns a new client with the new key. The key itself is kept only
 inside the client it belongs to.
 """

@@ -49,10 +49,10 @@ class Received:
 
 
 class ScriptedServer:
-    """HTTP server on 127.0.0.1 that answers each (method, path) with a scripted response.
+    """HTTP server on 127.0.0.1 that returns a scripted response for each (method, path).
 
     It stands in for aioresponses, which fails with aiohttp 3.14 (its mocked ``ClientResponse``
-    lacks the new ``stream_writer`` argument). Unscripted paths answer 599.
+    lacks the new ``stream_writer`` argument). Unscripted paths return 599.
     """
 
     def __init__(self) -> None:

@@ -600,7 +600,7 @@ async def test_non_json_success_is_error(litellm: LiteLLMClient, mocked: Scripte
 
 
 async def test_timeout_is_unavailable(fake: Any) -> None:
-    # A real server that answers after the client's total timeout.
+    # A real server that responds after the client's total timeout.
     fake.latency = 0.5
     async with aiohttp.ClientSession() as session:
         client = LiteLLMClient(

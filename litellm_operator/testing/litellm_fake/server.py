@@ -2,9 +2,9 @@
 
 The server adds what tests need around ``FakeState``: master-key auth, a ``calls`` log with
 secrets removed, an artificial ``latency``, a ``down`` switch and ``fail_next`` fault
-injection. ``down`` answers every request with 503 instead of refusing connections, because
-the listening port must stay the same for the test that turns it back on; a client sees the
-same ``UnavailableError`` for both.
+injection. ``down`` makes every request fail with 503 instead of refusing connections, because
+the listening port must stay the same for the test that turns it back on. A client raises
+the same ``UnavailableError`` for both.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ class FakeLiteLLM:
         await self.stop()
 
     def fail_next(self, path: str, status: int, times: int = 1) -> None:
-        """Answer the next ``times`` requests to ``path`` with ``status`` and an error body."""
+        """Fail the next ``times`` requests to ``path`` with ``status`` and an error body."""
         self._failures[path].extend([status] * times)
 
     def calls_to(self, path: str) -> list[Call]:
@@ -143,8 +143,8 @@ class FakeLiteLLM:
 
     def _serve_virtual_key(self, token: str, request: web.Request, query: dict[str, str]) -> tuple[int, Any]:
         # A virtual key may read its own /key/info and nothing else of the management API.
-        asked = query.get("key")
-        if request.path == "/key/info" and (asked is None or token in (asked, token_id(asked))):
+        requested = query.get("key")
+        if request.path == "/key/info" and (requested is None or token in (requested, token_id(requested))):
             return self.state.key_info(token)
         return error_envelope(403, "Virtual key is not allowed to call this route.", "auth_error", "None")
 

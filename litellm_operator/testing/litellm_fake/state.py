@@ -1,7 +1,7 @@
 """In-memory LiteLLM management state with the behaviour measured on LiteLLM 1.108.7.
 
 Each operation takes the decoded request and returns ``(status, body)`` the way the real proxy
-answers, including its quirks:
+returns them, including its quirks:
 
 - ``/team/member_add`` creates users that do not exist; ``/team/member_delete`` also deletes
   the member's keys in that team; deleting a team deletes its keys.
@@ -64,7 +64,7 @@ _KEY_FIELDS: dict[str, Any] = {
     "allowed_cache_controls": [], "allowed_routes": [], "enforced_params": None,
     "guardrails": None, "tags": None, "blocked": None, "organization_id": None,
 }
-# Numeric request fields; a string there is a 422 like FastAPI's validation answers.
+# Numeric request fields; a string there fails with 422 like FastAPI's validation.
 _NUMBER_FIELDS = {"max_budget", "soft_budget", "spend", "max_budget_in_team"}
 _INTEGER_FIELDS = {"tpm_limit", "rpm_limit", "tpd_limit", "max_parallel_requests"}
 
@@ -369,8 +369,8 @@ class FakeState:
         if user is not None:
             member = next((m for m in team["members"] if m["user_id"] == user["user_id"]), None)
         if user is None or member is None:
-            who = body.get("user_id") or body.get("user_email")
-            return detail(404, f"User {who} is not a member of team {team_id}")
+            member_name = body.get("user_id") or body.get("user_email")
+            return detail(404, f"User {member_name} is not a member of team {team_id}")
         if body.get("role"):
             member["role"] = body["role"]
         membership = self.memberships[(team_id, user["user_id"])]
@@ -520,8 +520,8 @@ class FakeState:
         if "user_email" in query:
             users = [u for u in users if query["user_email"] in (u["user_email"] or "")]
         if "user_ids" in query:
-            wanted = set(query["user_ids"].split(","))
-            users = [u for u in users if u["user_id"] in wanted]
+            requested_ids = set(query["user_ids"].split(","))
+            users = [u for u in users if u["user_id"] in requested_ids]
         page, size = _page(query, "page_size", 25)
         views = []
         for user in users[(page - 1) * size : page * size]:
