@@ -26,8 +26,8 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-index --find-links=/wheels litellm-operator \
     && pip uninstall --yes setuptools wheel
 
-# 65532 is the conventional "nonroot" UID of distroless images; the Deployment
-# checks it with runAsNonRoot.
+# 65532 is the "nonroot" UID of distroless images. A numeric UID lets the
+# kubelet verify runAsNonRoot without reading /etc/passwd.
 USER 65532:65532
 
 ENTRYPOINT ["litellm-operator"]
