@@ -1,0 +1,244 @@
+"""The reconcile skeleton shared by every kind.
+
+Each kind's reconciler reads top to bottom as: resolve the connection, observe LiteLLM, compute
+the difference, act, report status. The steps every kind does the same way live here: reading the
+object from the informer cache, the finalizer, the deletion policy, mapping errors to conditions,
+writing status only when it changed, Events and the jittered drift-check requeue. A kind supplies
+`sync` (make LiteLLM match the spec and return the status mirror) and `delete_external`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any, Callable, ClassVar
+
+import attrs
+
+from litellm_operator.api import converter
+from litellm_operator.controllers import conditions as cond
+from litellm_operator.controllers.connection import Connection, ConnectionNotReady, ConnectionResolver
+from litellm_operator.controllers.patch import merge_patch
+from litellm_operator.litellm.errors import EnterpriseFeatureError, LiteLLMError, NotFoundError
+from litellm_operator.runtime.clock import Clock
+from litellm_operator.runtime.controller import ReconcileLogAdapter, Request, Result
+from litellm_operator.runtime.kube import KubeClient, NotFound, Resource
+
+log = logging.getLogger(__name__)
+
+FINALIZER = "litellm-operator.litellm.ai/finalizer"
+# "orphan" lets an object go without deleting it in LiteLLM: the way out when the proxy is gone
+# for good, or when the LiteLLM object should outlive the custom resource.
+DELETION_POLICY_ANNOTATION = "litellm-operator.litellm.ai/deletion-policy"
+DELETION_POLICY_ORPHAN = "orphan"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE = "litellm-operator"
+
+
+class SpecInvalid(Exception):
+    """The spec cannot work as written; waiting for a spec change is the only fix."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class Waiting(Exception):
+    """The object depends on something that is not ready; a watch wakes it when that changes."""
+
+    def __init__(self, reason: str, message: str, status: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.status = status or {}
+
+
+@attrs.define
+class SyncResult:
+    """What `sync` did: the status mirror to record and the Event to emit, if any."""
+
+    status: dict[str, Any]
+    event_reason: str | None = None
+    event_message: str | None = None
+    requeue_after: float | None = None
+
+
+@attrs.define
+class ReconcilerContext:
+    """Collaborators every reconciler needs, built once by the operator setup."""
+
+    client: KubeClient
+    connections: ConnectionResolver
+    recorder: Any
+    clock: Clock
+    get_object: Callable[[Resource, str, str], dict[str, Any] | None]
+    sync_period: float = 300.0
+    # Fraction of sync_period added at random, so objects created together do not all
+    # check drift in the same second.
+    jitter: float = 0.1
+    rng: random.Random = attrs.field(factory=random.Random)
+
+
+class ObjectReconciler:
+    """Base class of the per-kind reconcilers."""
+
+    resource: ClassVar[Resource]
+    model: ClassVar[type]
+    controller_name: ClassVar[str]
+
+    def __init__(self, ctx: ReconcilerContext) -> None:
+        self.ctx = ctx
+        self.log = ReconcileLogAdapter(log)
+
+    # ---- hooks for the kinds ----
+
+    async def sync(self, obj: Any, raw: dict[str, Any], connection: Connection) -> SyncResult:
+        raise NotImplementedError
+
+    async def delete_external(self, obj: Any, raw: dict[str, Any], connection: Connection) -> None:
+        raise NotImplementedError
+
+    async def delete_without_connection(self, obj: Any, raw: dict[str, Any]) -> bool:
+        """Return True when deletion can finish although the connection cannot be resolved."""
+        return False
+
+    async def cleanup_owned(self, obj: Any, raw: dict[str, Any]) -> None:
+        """Remove Kubernetes objects this object owns, before its finalizer goes."""
+
+    def watch_dependencies(self, manager: Any, controller: Any) -> None:
+        """Register watches beyond the own kind and the connection Secret (none by default)."""
+
+    # ---- the loop ----
+
+    async def reconcile(self, request: Request) -> Result:
+        raw = self.ctx.get_object(self.resource, request.namespace, request.name)
+        if raw is None:
+            return Result()
+        obj = converter.structure(raw, self.model)
+
+        if obj.metadata.deletion_timestamp:
+            return await self._reconcile_delete(obj, raw)
+        if FINALIZER not in (obj.metadata.finalizers or []):
+            raw = await self._add_finalizer(raw)
+            obj = converter.structure(raw, self.model)
+
+        try:
+            connection = self.ctx.connections.resolve(request.namespace, obj.spec.connection_ref)
+            outcome = await self.sync(obj, raw, connection)
+        except ConnectionNotReady as exc:
+            await self._report(raw, cond.failed(exc.reason, exc.message, generation(raw)))
+            raise
+        except Waiting as exc:
+            await self._report(raw, cond.waiting(exc.reason, exc.message, generation(raw)), exc.status or None)
+            return Result(requeue_after=self.drift_delay())
+        except (SpecInvalid, EnterpriseFeatureError) as exc:
+            reason = getattr(exc, "reason", "EnterpriseFeatureRequired")
+            message = exc.message if isinstance(exc, SpecInvalid) else str(exc)
+            await self._report(raw, cond.degraded(reason, message, generation(raw)))
+            self.ctx.recorder.event(raw, "Warning", reason, message)
+            return Result(requeue_after=self.drift_delay())
+        except LiteLLMError as exc:
+            reason = "LiteLLMUnavailable" if exc.status is None or exc.status >= 500 else "LiteLLMRequestFailed"
+            await self._report(raw, cond.failed(reason, str(exc), generation(raw)))
+            self.ctx.recorder.event(raw, "Warning", reason, str(exc))
+            raise
+
+        await self._report(raw, cond.ready(generation(raw)), outcome.status)
+        if outcome.event_reason:
+            self.ctx.recorder.event(raw, "Normal", outcome.event_reason, outcome.event_message or "")
+        return Result(requeue_after=outcome.requeue_after or self.drift_delay())
+
+    def drift_delay(self) -> float:
+        """Return the delay until the next drift check, with jitter."""
+        return self.ctx.sync_period * (1 + self.ctx.jitter * self.ctx.rng.random())
+
+    # ---- deletion ----
+
+    async def _reconcile_delete(self, obj: Any, raw: dict[str, Any]) -> Result:
+        if FINALIZER not in (obj.metadata.finalizers or []):
+            return Result()
+
+        annotations = obj.metadata.annotations or {}
+        if annotations.get(DELETION_POLICY_ANNOTATION) == DELETION_POLICY_ORPHAN:
+            self.log.info("deletion policy is orphan; leaving the LiteLLM object in place")
+        else:
+            try:
+                connection = self.ctx.connections.resolve(
+                    obj.metadata.namespace, obj.spec.connection_ref, for_deletion=True
+                )
+            except ConnectionNotReady as exc:
+                if not await self.delete_without_connection(obj, raw):
+                    message = (
+                        f"cannot delete in LiteLLM: {exc.message}; restore the connection or set "
+                        f"annotation {DELETION_POLICY_ANNOTATION}={DELETION_POLICY_ORPHAN} to let go"
+                    )
+                    await self._report(raw, cond.delete_failed(exc.reason, message, generation(raw)))
+                    raise
+            else:
+                try:
+                    await self.delete_external(obj, raw, connection)
+                except NotFoundError:
+                    pass
+                except LiteLLMError as exc:
+                    message = (
+                        f"cannot delete in LiteLLM: {exc}; it is retried with backoff, or set annotation "
+                        f"{DELETION_POLICY_ANNOTATION}={DELETION_POLICY_ORPHAN} to let go"
+                    )
+                    await self._report(raw, cond.delete_failed("DeleteFailed", message, generation(raw)))
+                    self.ctx.recorder.event(raw, "Warning", "DeleteFailed", message)
+                    raise
+                self.ctx.recorder.event(raw, "Normal", "Deleted", f"deleted {self.model.__name__} in LiteLLM")
+
+        await self.cleanup_owned(obj, raw)
+        await self._remove_finalizer(raw)
+        return Result()
+
+    # ---- Kubernetes writes ----
+
+    async def _add_finalizer(self, raw: dict[str, Any]) -> dict[str, Any]:
+        meta = raw["metadata"]
+        finalizers = list(meta.get("finalizers") or []) + [FINALIZER]
+        # The resourceVersion makes this a compare-and-swap: a stale cache gets 409 and a retry
+        # instead of dropping someone else's finalizer.
+        patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
+        return await self.ctx.client.patch(self.resource, meta["namespace"], meta["name"], patch)
+
+    async def _remove_finalizer(self, raw: dict[str, Any]) -> None:
+        meta = raw["metadata"]
+        finalizers = [f for f in meta.get("finalizers") or [] if f != FINALIZER]
+        patch = {"metadata": {"finalizers": finalizers or None, "resourceVersion": meta["resourceVersion"]}}
+        try:
+            await self.ctx.client.patch(self.resource, meta["namespace"], meta["name"], patch)
+        except NotFound:
+            return
+        self.log.info("finalizer removed")
+
+    async def _report(
+        self,
+        raw: dict[str, Any],
+        conditions: list[cond.Condition],
+        mirror: dict[str, Any] | None = None,
+    ) -> None:
+        """Write status: the mirror fields (kept as they were when None) and the conditions."""
+        old = raw.get("status") or {}
+        new = dict(old) if mirror is None else {k: v for k, v in old.items() if k == "conditions"}
+        if mirror:
+            new.update({k: v for k, v in mirror.items() if v is not None})
+        new["observedGeneration"] = generation(raw)
+        new["conditions"] = cond.merge(old.get("conditions") or [], conditions, self.ctx.clock.now())
+
+        patch = merge_patch(old, new)
+        if not patch:
+            return
+        meta = raw["metadata"]
+        try:
+            await self.ctx.client.patch(
+                self.resource, meta["namespace"], meta["name"], {"status": patch}, subresource="status"
+            )
+        except NotFound:
+            return
+
+
+def generation(raw: dict[str, Any]) -> int:
+    return int(raw["metadata"].get("generation") or 0)

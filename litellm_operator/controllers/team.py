@@ -1,0 +1,173 @@
+"""Team reconciler: a Team custom resource becomes a LiteLLM team and stays equal to its spec.
+
+Identity: `spec.teamID` when set (this adopts an existing team on purpose), else the id already
+recorded in status, else the object's UID. Creating with a UID-derived id makes a crash between
+"create in LiteLLM" and "record in status" harmless: the retry finds the team by that id instead
+of creating a second one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litellm_operator import api
+from litellm_operator.controllers import mirror
+from litellm_operator.controllers.base import ObjectReconciler, SyncResult, generation
+from litellm_operator.controllers.connection import Connection
+from litellm_operator.controllers.fields import Field, Kind, changed_fields, create_request, describe_changes
+from litellm_operator.controllers.metadata import desired_metadata, metadata_changed, tags_and_guardrails
+from litellm_operator.litellm import models
+from litellm_operator.litellm.errors import AlreadyExistsError, NotFoundError
+
+TEAM_FIELDS = (
+    Field("team_alias", "team_alias", Kind.TEXT),
+    Field("models", "models", Kind.SET),
+    Field("max_budget", "max_budget", Kind.MONEY),
+    Field("budget_duration", "budget_duration", Kind.TEXT),
+    Field("tpm_limit", "tpm_limit", Kind.INTEGER),
+    Field("rpm_limit", "rpm_limit", Kind.INTEGER),
+    Field("organization_id", "organization_id", Kind.TEXT),
+    Field("team_member_permissions", "team_member_permissions", Kind.SET),
+    Field("model_aliases", "model_aliases", Kind.MAPPING),
+)
+
+
+def team_id_of(team: api.Team) -> str:
+    """Return the LiteLLM team id this Team manages."""
+    return team.spec.team_id or team.status.team_id or team.metadata.uid
+
+
+def observed_fields(team: models.Team) -> dict[str, Any]:
+    """Return the managed fields as LiteLLM reports them, by LiteLLM name."""
+    observed = {field.api: getattr(team, field.api, None) for field in TEAM_FIELDS}
+    observed["model_aliases"] = team.model_aliases
+    return observed
+
+
+def team_status(team: models.Team) -> dict[str, Any]:
+    """Return the status mirror of a LiteLLM team."""
+    tags, _ = tags_and_guardrails(team.metadata, team.raw)
+    return mirror.compact(
+        {
+            "teamID": team.team_id,
+            "teamAlias": team.team_alias,
+            "blocked": bool(team.blocked),
+            "budgetDuration": team.budget_duration,
+            "budgetResetAt": mirror.text(team.budget_reset_at),
+            "createdAt": mirror.text(team.created_at),
+            "updatedAt": mirror.text(team.updated_at),
+            "maxBudget": mirror.money(team.max_budget),
+            "spend": mirror.money(team.spend),
+            "maxParallelRequests": team.max_parallel_requests,
+            "models": mirror.string_list(team.models),
+            "organizationID": team.organization_id,
+            "rpmLimit": team.rpm_limit,
+            "tpmLimit": team.tpm_limit,
+            "tags": mirror.string_list(tags),
+            "teamMemberPermissions": mirror.string_list(team.team_member_permissions),
+            "modelID": mirror.text(team.model_id),
+            "liteLLMModelTable": mirror.text(
+                None if team.model_aliases is None else mirror.string_map(team.model_aliases)
+            ),
+            "membersWithRole": [
+                mirror.compact({"userID": m.user_id, "userEmail": m.user_email, "role": m.role})
+                for m in team.members_with_roles
+            ]
+            or None,
+        }
+    )
+
+
+class TeamReconciler(ObjectReconciler):
+    resource = api.TEAMS
+    model = api.Team
+    controller_name = "team"
+
+    async def sync(self, obj: api.Team, raw: dict[str, Any], connection: Connection) -> SyncResult:
+        client = connection.client
+        team_id = team_id_of(obj)
+
+        # Observe.
+        try:
+            observed = (await client.team_info(team_id)).team_info
+        except NotFoundError:
+            observed = None
+
+        if observed is None:
+            created = await self._create(obj, raw, connection, team_id)
+            existed_before = bool(obj.status.team_id)
+            reason = "DriftCorrected" if existed_before else "Created"
+            message = (
+                f"team {team_id} was missing in LiteLLM; created it again"
+                if existed_before
+                else f"created team {team_id} in LiteLLM"
+            )
+            return SyncResult(status=team_status(created), event_reason=reason, event_message=message)
+
+        # Compute the difference and act.
+        changes = changed_fields(TEAM_FIELDS, obj.spec, observed_fields(observed))
+        metadata = desired_metadata(raw, obj.spec.metadata, observed.metadata, obj.spec.tags, obj.spec.guardrails)
+        if metadata_changed(metadata, observed.metadata):
+            changes["metadata"] = metadata
+        changes.update(self._enterprise_changes(obj, observed))
+
+        blocked_changed = bool(obj.spec.blocked) != bool(observed.blocked)
+        if not changes and not blocked_changed:
+            return SyncResult(status=team_status(observed))
+
+        if changes:
+            await client.team_update(models.TeamUpdateRequest(team_id=team_id, **changes))
+        if blocked_changed:
+            if obj.spec.blocked:
+                await client.team_block(team_id)
+            else:
+                await client.team_unblock(team_id)
+        current = (await client.team_info(team_id)).team_info
+
+        names = sorted(changes) + (["blocked"] if blocked_changed else [])
+        spec_changed = generation(raw) != (obj.status.observed_generation or 0)
+        return SyncResult(
+            status=team_status(current),
+            event_reason="Updated" if spec_changed else "DriftCorrected",
+            event_message=(
+                f"updated {describe_changes(dict.fromkeys(names))} in LiteLLM"
+                if spec_changed
+                else f"restored {describe_changes(dict.fromkeys(names))} changed outside the operator"
+            ),
+        )
+
+    async def _create(
+        self, obj: api.Team, raw: dict[str, Any], connection: Connection, team_id: str
+    ) -> models.Team:
+        body = create_request(TEAM_FIELDS, obj.spec)
+        body["metadata"] = desired_metadata(raw, obj.spec.metadata, None, obj.spec.tags, obj.spec.guardrails)
+        if obj.spec.tags:
+            body["tags"] = list(obj.spec.tags)
+        if obj.spec.guardrails:
+            body["guardrails"] = list(obj.spec.guardrails)
+        if obj.spec.blocked:
+            body["blocked"] = True
+        try:
+            await connection.client.team_new(models.TeamNewRequest(team_id=team_id, **body))
+        except AlreadyExistsError:
+            # Created by an earlier attempt whose read raced with it; the read below finds it.
+            pass
+        return (await connection.client.team_info(team_id)).team_info
+
+    @staticmethod
+    def _enterprise_changes(obj: api.Team, observed: models.Team) -> dict[str, Any]:
+        """Return tags and guardrails to send; LiteLLM stores them in metadata."""
+        tags, guardrails = tags_and_guardrails(observed.metadata, observed.raw)
+        changes: dict[str, Any] = {}
+        if sorted(obj.spec.tags or []) != sorted(tags or []):
+            changes["tags"] = list(obj.spec.tags or [])
+        if sorted(obj.spec.guardrails or []) != sorted(guardrails or []):
+            changes["guardrails"] = list(obj.spec.guardrails or [])
+        return changes
+
+    async def delete_external(self, obj: api.Team, raw: dict[str, Any], connection: Connection) -> None:
+        team_id = obj.status.team_id or obj.spec.team_id
+        if not team_id:
+            # Never created: nothing to delete in LiteLLM.
+            return
+        await connection.client.team_delete([team_id])
