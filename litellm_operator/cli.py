@@ -18,10 +18,11 @@ import signal
 from collections.abc import Mapping, Sequence
 
 import attrs
+from kubernetes_asyncio.config import ConfigException
 
 from litellm_operator import __version__
 from litellm_operator.runtime.kube import KubeClient
-from litellm_operator.runtime.logging import configure_logging
+from litellm_operator.runtime.logging import configure_logging, log_fields
 from litellm_operator.runtime.manager import LeaderElectionLost, Manager
 
 logger = logging.getLogger(__name__)
@@ -227,7 +228,9 @@ def register_controllers(manager: Manager, options: Options) -> bool:
     try:
         module = importlib.import_module("litellm_operator.controllers")
     except ImportError as error:
-        logger.warning("controllers package not importable, no controllers registered error=%r", str(error))
+        logger.warning(
+            "controllers package not importable, no controllers registered", extra=log_fields(error=str(error))
+        )
         return False
     setup = getattr(module, "setup", None)
     if setup is None:
@@ -257,10 +260,10 @@ async def run(options: Options, stop: asyncio.Event | None = None) -> int:
         )
         register_controllers(manager, options)
         logger.info(
-            "starting litellm-operator version=%s namespaces=%s leader_elect=%s",
-            __version__,
-            ",".join(options.namespaces) or "*",
-            options.leader_elect,
+            "starting litellm-operator",
+            extra=log_fields(
+                version=__version__, namespaces=",".join(options.namespaces) or "*", leader_elect=options.leader_elect
+            ),
         )
         await manager.run(stop)
         return 0
@@ -278,6 +281,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(options.log_level, options.log_format)
     try:
         return asyncio.run(run(options))
-    except (ValueError, OSError) as error:
-        logger.error("operator failed to start error=%r", str(error))
+    except (ValueError, OSError, ConfigException) as error:
+        logger.error("operator failed to start", extra=log_fields(error=str(error)))
         return 1

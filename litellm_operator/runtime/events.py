@@ -3,8 +3,9 @@
 `event()` only puts the event on a bounded in-memory queue and returns. One background task
 writes the queue to the API server. A repeat of the same (object, type, reason, message) within
 the recorder's lifetime patches the existing Event's `count` and `lastTimestamp` instead of
-creating a new one, like client-go's event correlator. Write errors are logged and dropped: an
-Event is diagnostic output, and a failure to record it must never fail a reconcile.
+creating a new one, like client-go's event correlator. Write errors are logged and dropped,
+because an Event is diagnostic output: `event()` itself raises nothing, so a failed write
+cannot fail a reconcile.
 
 Callers must keep secrets out of `message`; the recorder does not inspect it.
 """
@@ -22,7 +23,8 @@ from typing import Any
 import attrs
 
 from litellm_operator.runtime.clock import Clock, RealClock
-from litellm_operator.runtime.kube import CORE_EVENTS, ApiError, KubeClient, NotFound
+from litellm_operator.runtime.kube import CORE_EVENTS, KubeClient, NotFound
+from litellm_operator.runtime.logging import log_fields
 
 logger = logging.getLogger(__name__)
 
@@ -70,11 +72,12 @@ class EventRecorder:
         self._recorded: collections.OrderedDict[tuple[str, ...], _RecordedEvent] = collections.OrderedDict()
         self._worker: asyncio.Task[None] | None = None
         self._dropped = 0
+        self._last_name_nanoseconds = 0
 
     def event(self, obj: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
         """Queue an Event about `obj` and return at once; the write happens in the background."""
         if type_ not in (NORMAL, WARNING):
-            logger.error("dropping event with invalid type type=%s reason=%s", type_, reason)
+            logger.error("dropping event with invalid type", extra=log_fields(type=type_, reason=reason))
             return
         metadata = obj.get("metadata") or {}
         namespace = metadata.get("namespace") or "default"
@@ -99,10 +102,8 @@ class EventRecorder:
         except asyncio.QueueFull:
             self._dropped += 1
             logger.warning(
-                "event queue full, dropping event reason=%s name=%s dropped=%d",
-                reason,
-                involved["name"],
-                self._dropped,
+                "event queue full, dropping event",
+                extra=log_fields(reason=reason, name=involved["name"], dropped=self._dropped),
             )
             return
         self._ensure_worker()
@@ -118,7 +119,10 @@ class EventRecorder:
         try:
             await asyncio.wait_for(self._queue.join(), timeout)
         except TimeoutError:
-            logger.warning("events not written before shutdown component=%s count=%d", self._component, self._queue.qsize())
+            logger.warning(
+                "events not written before shutdown",
+                extra=log_fields(component=self._component, count=self._queue.qsize()),
+            )
         self._worker.cancel()
         try:
             await self._worker
@@ -127,8 +131,16 @@ class EventRecorder:
         self._worker = None
 
     def _ensure_worker(self) -> None:
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(self._run(), name=f"events-{self._component}")
+        if self._worker is not None and not self._worker.done():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            logger.warning(
+                "no running event loop, queued events are not written", extra=log_fields(component=self._component)
+            )
+            return
+        self._worker = loop.create_task(self._run(), name=f"events-{self._component}")
 
     async def _run(self) -> None:
         while True:
@@ -137,13 +149,15 @@ class EventRecorder:
                 await self._write(pending)
             except asyncio.CancelledError:
                 raise
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - a failed Event write must never reach the caller
                 logger.warning(
-                    "writing event failed reason=%s namespace=%s name=%s error=%r",
-                    pending.reason,
-                    pending.namespace,
-                    pending.involved_object.get("name"),
-                    str(error),
+                    "writing event failed",
+                    extra=log_fields(
+                        reason=pending.reason,
+                        namespace=pending.namespace,
+                        name=pending.involved_object.get("name"),
+                        error=str(error),
+                    ),
                 )
             finally:
                 self._queue.task_done()
@@ -167,7 +181,11 @@ class EventRecorder:
                 # The Event expired on the server (default TTL one hour); start a new one.
                 del self._recorded[key]
 
-        name = f"{pending.involved_object.get('name', 'unknown')}.{int(pending.timestamp.timestamp() * 1e9):x}"
+        # client-go names an Event "<object name>.<hex nanoseconds>". The counter keeps names
+        # unique when two events carry the same timestamp (a fake clock, or a coarse one).
+        nanoseconds = max(int(pending.timestamp.timestamp() * 1e9), self._last_name_nanoseconds + 1)
+        self._last_name_nanoseconds = nanoseconds
+        name = f"{pending.involved_object.get('name', 'unknown')}.{nanoseconds:x}"
         body = {
             "apiVersion": "v1",
             "kind": "Event",
@@ -183,13 +201,7 @@ class EventRecorder:
             "lastTimestamp": timestamp,
             "count": 1,
         }
-        try:
-            await self._client.create(CORE_EVENTS, pending.namespace, body)
-        except ApiError as error:
-            if error.status != 409:
-                raise
-            # Same name within one nanosecond tick: the server already has it, count it there.
-            logger.debug("event already exists name=%s", name)
+        await self._client.create(CORE_EVENTS, pending.namespace, body)
         self._recorded[key] = _RecordedEvent(name=name, count=1)
         while len(self._recorded) > MAX_AGGREGATION_ENTRIES:
             self._recorded.popitem(last=False)

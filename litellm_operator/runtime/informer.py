@@ -2,7 +2,7 @@
 
 One reflector runs per watched namespace (or a single one for all namespaces), all writing into
 the same store. Handlers are called synchronously, in the order the events arrive, right after
-the store has been updated, so a handler that reads the store sees the new state. Handlers must
+the store has been updated, so a handler that reads the store gets the new state. Handlers must
 not block; they are expected to put keys on a workqueue. An exception in a handler is logged and
 does not stop the informer or the other handlers.
 
@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from litellm_operator.runtime.clock import Clock, RealClock
 from litellm_operator.runtime.kube import KubeClient, Resource
+from litellm_operator.runtime.logging import log_fields
 from litellm_operator.runtime.reflector import DEFAULT_MIN_WATCH_TIMEOUT, Backoff, Reflector
 from litellm_operator.runtime.store import IndexFunc, Store, object_key
 
@@ -181,4 +182,4 @@ def _call(func: Any, *args: Any) -> None:
         func(*args)
     except Exception:
         # A handler bug must not stop the informer; the object stays in the cache regardless.
-        logger.exception("event handler failed handler=%s", getattr(func, "__qualname__", func))
+        logger.exception("event handler failed", extra=log_fields(handler=getattr(func, "__qualname__", func)))

@@ -9,8 +9,8 @@ aiohttp session built from those settings, because the generated kubernetes_asyn
 know nothing of custom resources and cannot stream a watch line by line with our own framing.
 
 Every call except a watch has a timeout. Errors are raised as `ApiError` subclasses built from
-the v1 Status body that the server returns; no exception text contains request headers, so a
-bearer token never ends up in a log line.
+the v1 Status body that the server returns. Exception text is built from the status line and
+that body only, never from request headers, so a bearer token does not end up in a log line.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import json
 import logging
 import ssl
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 import attrs
@@ -28,12 +28,13 @@ from kubernetes_asyncio import config as k8s_config
 from kubernetes_asyncio.client import Configuration
 
 from litellm_operator import __version__
+from litellm_operator.runtime.logging import log_fields
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = f"litellm-operator/{__version__}"
 DEFAULT_TIMEOUT = 30.0
-# How many times a 429 TooManyRequests answer is retried, and the longest Retry-After we honour.
+# Retries of a 429 TooManyRequests response, and the longest Retry-After delay we wait.
 MAX_THROTTLE_RETRIES = 5
 MAX_RETRY_AFTER = 5.0
 
@@ -87,7 +88,7 @@ CUSTOM_RESOURCE_DEFINITIONS = Resource(
 
 
 class ApiError(Exception):
-    """An error answer of the API server, built from its v1 Status body."""
+    """An error response of the API server, built from its v1 Status body."""
 
     def __init__(self, status: int, reason: str, message: str, body: Mapping[str, Any] | None = None):
         super().__init__(f"{status} {reason}: {message}")
@@ -194,11 +195,9 @@ class KubeClient:
             )
             return cls(configuration, timeout=timeout)
         try:
-            await k8s_config.load_kube_config(
-                context=context, client_configuration=configuration, persist_config=False
-            )
+            await k8s_config.load_kube_config(context=context, client_configuration=configuration, persist_config=False)
         except (k8s_config.ConfigException, FileNotFoundError, OSError) as error:
-            logger.debug("kubeconfig not usable, trying in-cluster config error=%r", str(error))
+            logger.debug("kubeconfig not usable, trying in-cluster config", extra=log_fields(error=str(error)))
             k8s_config.load_incluster_config(client_configuration=configuration)
         return cls(configuration, timeout=timeout)
 
@@ -268,7 +267,7 @@ class KubeClient:
         body: Any = None,
         content_type: str = "application/json",
     ) -> Any:
-        """Send one request and return the decoded JSON answer; raise `ApiError` on errors."""
+        """Send one request and return the decoded JSON response; raise `ApiError` on errors."""
         for attempt in range(MAX_THROTTLE_RETRIES + 1):
             try:
                 return await self._request_once(method, path, params=params, body=body, content_type=content_type)
@@ -276,7 +275,10 @@ class KubeClient:
                 if attempt == MAX_THROTTLE_RETRIES:
                     raise
                 delay = min(error.retry_after, MAX_RETRY_AFTER)
-                logger.info("API server throttled the request, retrying method=%s path=%s delay=%s", method, path, delay)
+                logger.info(
+                    "API server throttled the request, retrying",
+                    extra=log_fields(method=method, path=path, delay=delay),
+                )
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -393,7 +395,13 @@ class KubeClient:
         return await self.request("POST", res.path(namespace), body=body)
 
     async def replace(
-        self, res: Resource, namespace: str | None, name: str, body: Mapping[str, Any], *, subresource: str | None = None
+        self,
+        res: Resource,
+        namespace: str | None,
+        name: str,
+        body: Mapping[str, Any],
+        *,
+        subresource: str | None = None,
     ) -> dict[str, Any]:
         return await self.request("PUT", res.path(namespace, name, subresource), body=body)
 
@@ -411,7 +419,9 @@ class KubeClient:
         try:
             content_type = PATCH_CONTENT_TYPES[patch_type]
         except KeyError:
-            raise ValueError(f"invalid patch_type {patch_type!r}, expected one of {sorted(PATCH_CONTENT_TYPES)}") from None
+            raise ValueError(
+                f"invalid patch_type {patch_type!r}, expected one of {sorted(PATCH_CONTENT_TYPES)}"
+            ) from None
         return await self.request(
             "PATCH", res.path(namespace, name, subresource), body=patch, content_type=content_type
         )
@@ -440,7 +450,7 @@ class KubeClient:
             await self._session.close()
             self._session = None
 
-    async def __aenter__(self) -> KubeClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -470,7 +480,7 @@ def _error_from_response(response: aiohttp.ClientResponse, text: str) -> ApiErro
     try:
         body = json.loads(text) if text else {}
     except ValueError:
-        # Unknown URLs answer with text/plain "404 page not found".
+        # Unknown URLs return a text/plain "404 page not found".
         body = {}
     error = error_from_status(response.status, body, fallback_message=text.strip()[:200])
     if isinstance(error, TooManyRequests):

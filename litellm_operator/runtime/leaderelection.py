@@ -1,6 +1,6 @@
 """Leader election on a coordination.k8s.io/v1 Lease, with client-go's semantics and defaults.
 
-A candidate reads the Lease every `retry_period`. It takes the Lease when nobody holds it
+A candidate reads the Lease every `retry_period`. It takes the Lease when it has no holder
 (no Lease, or an empty holderIdentity) or when the holder has not renewed for
 `lease_duration`. Expiry is judged by *our* observation: the time on our own monotonic clock
 when we last saw the Lease record change, not the holder's renewTime, so clock skew between
@@ -25,6 +25,7 @@ import aiohttp
 
 from litellm_operator.runtime.clock import Clock, RealClock
 from litellm_operator.runtime.kube import LEASES, ApiError, KubeClient, NotFound
+from litellm_operator.runtime.logging import log_fields
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,9 @@ class LeaderElector:
         retry_period: float = DEFAULT_RETRY_PERIOD,
     ):
         if lease_duration <= renew_deadline:
-            raise ValueError(f"lease_duration ({lease_duration}s) must be greater than renew_deadline ({renew_deadline}s)")
+            raise ValueError(
+                f"lease_duration ({lease_duration}s) must be greater than renew_deadline ({renew_deadline}s)"
+            )
         if renew_deadline <= retry_period * JITTER_FACTOR:
             raise ValueError(
                 f"renew_deadline ({renew_deadline}s) must be greater than retry_period * {JITTER_FACTOR} ({retry_period}s)"
@@ -79,11 +82,17 @@ class LeaderElector:
 
     async def acquire(self, stop: asyncio.Event) -> bool:
         """Try every retry_period until the Lease is ours (True) or `stop` is set (False)."""
-        logger.info("attempting to acquire leader lease namespace=%s name=%s identity=%s", self.namespace, self.name, self.identity)
+        logger.info(
+            "attempting to acquire leader lease",
+            extra=log_fields(namespace=self.namespace, name=self.name, identity=self.identity),
+        )
         while not stop.is_set():
             if await self._try_acquire_or_renew():
                 self._is_leader = True
-                logger.info("acquired leader lease namespace=%s name=%s identity=%s", self.namespace, self.name, self.identity)
+                logger.info(
+                    "acquired leader lease",
+                    extra=log_fields(namespace=self.namespace, name=self.name, identity=self.identity),
+                )
                 return True
             delay = self._retry_period * (1 + random.random() * JITTER_FACTOR)
             if await _sleep_or_stop(self._clock, delay, stop):
@@ -102,11 +111,10 @@ class LeaderElector:
             if self._clock.monotonic() - last_renew >= self._renew_deadline:
                 self._is_leader = False
                 logger.error(
-                    "failed to renew leader lease within the deadline, leadership lost namespace=%s name=%s identity=%s deadline=%s",
-                    self.namespace,
-                    self.name,
-                    self.identity,
-                    self._renew_deadline,
+                    "failed to renew leader lease within the deadline, leadership lost",
+                    extra=log_fields(
+                        namespace=self.namespace, name=self.name, identity=self.identity, deadline=self._renew_deadline
+                    ),
                 )
                 return False
 
@@ -129,10 +137,14 @@ class LeaderElector:
                 "leaseTransitions": spec.get("leaseTransitions", 0),
             }
             await self._client.replace(LEASES, self.namespace, self.name, lease)
-            logger.info("released leader lease namespace=%s name=%s identity=%s", self.namespace, self.name, self.identity)
+            logger.info(
+                "released leader lease",
+                extra=log_fields(namespace=self.namespace, name=self.name, identity=self.identity),
+            )
         except (ApiError, aiohttp.ClientError, TimeoutError) as error:
             logger.warning(
-                "failed to release leader lease namespace=%s name=%s error=%r", self.namespace, self.name, str(error)
+                "failed to release leader lease",
+                extra=log_fields(namespace=self.namespace, name=self.name, error=str(error)),
             )
 
     async def _try_acquire_or_renew(self) -> bool:
@@ -140,11 +152,8 @@ class LeaderElector:
             return await self._acquire_or_renew_once()
         except (ApiError, aiohttp.ClientError, TimeoutError) as error:
             logger.info(
-                "leader lease attempt failed namespace=%s name=%s identity=%s error=%r",
-                self.namespace,
-                self.name,
-                self.identity,
-                str(error),
+                "leader lease attempt failed",
+                extra=log_fields(namespace=self.namespace, name=self.name, identity=self.identity, error=str(error)),
             )
             return False
 

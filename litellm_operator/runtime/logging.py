@@ -48,8 +48,7 @@ def record_message(record: logging.LogRecord) -> str:
     fields = getattr(record, LOG_FIELDS, None)
     if isinstance(fields, Mapping) and fields:
         suffix = " " + " ".join(f"{key}={quote(value)}" for key, value in fields.items())
-        if message.endswith(suffix):
-            message = message[: -len(suffix)]
+        message = message.removesuffix(suffix)
     return message
 
 
@@ -123,3 +122,8 @@ def configure_logging(level: str | int = "info", fmt: str = "text", *, stream: T
     root.setLevel(numeric_level)
     # aiohttp logs every probe and scrape at INFO; keep the operator's own lines readable.
     logging.getLogger("aiohttp.access").setLevel(max(numeric_level, logging.WARNING))
+
+
+def log_fields(**fields: Any) -> dict[str, Any]:
+    """Build the `extra` argument for key=value context: `logger.info("...", extra=log_fields(name=n))`."""
+    return {LOG_FIELDS: fields}

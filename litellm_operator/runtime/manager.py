@@ -3,7 +3,7 @@
 Start-up order, as in controller-runtime:
 
 1. The HTTP servers start: `/metrics` on the metrics address, `/healthz` and `/readyz` on the
-   health probe address. `/readyz` answers 503 until every informer has synced.
+   health probe address. `/readyz` returns 503 until every informer has synced.
 2. Every informer lists and starts watching. Informers run on every replica, leader or not, so a
    new leader has a warm cache.
 3. With leader election on, the manager waits to acquire the Lease.
@@ -39,6 +39,7 @@ from litellm_operator.runtime.leaderelection import (
     DEFAULT_RETRY_PERIOD,
     LeaderElector,
 )
+from litellm_operator.runtime.logging import log_fields
 from litellm_operator.runtime.metrics import Metrics
 from litellm_operator.runtime.reflector import DEFAULT_MIN_WATCH_TIMEOUT
 
@@ -191,7 +192,7 @@ class Manager:
                     return
                 self.metrics.set_leader(self.leader_election_id, True)
 
-            logger.info("starting controllers count=%d", len(self._controllers))
+            logger.info("starting controllers", extra=log_fields(count=len(self._controllers)))
             controller_tasks = [
                 asyncio.create_task(controller.run(), name=f"controller-{controller.name}")
                 for controller in self._controllers
@@ -212,7 +213,7 @@ class Manager:
                 _, pending = await asyncio.wait(pending | {stopper}, return_when=asyncio.FIRST_COMPLETED)
                 pending.discard(stopper)
             if not stop.is_set():
-                logger.info("caches synced informers=%d", len(self._informers))
+                logger.info("caches synced", extra=log_fields(informers=len(self._informers)))
             return not stop.is_set()
         finally:
             for task in (*waits, stopper):
@@ -236,7 +237,11 @@ class Manager:
                     if task in controller_tasks:
                         controller_tasks.remove(task)
                         if not task.cancelled() and task.exception() is not None:
-                            logger.error("controller stopped with an error task=%s", task.get_name(), exc_info=task.exception())
+                            logger.error(
+                                "controller stopped with an error",
+                                extra=log_fields(task=task.get_name()),
+                                exc_info=task.exception(),
+                            )
                             raise task.exception()  # type: ignore[misc]
         finally:
             for task in watched:
@@ -246,7 +251,7 @@ class Manager:
         # Stop taking work and let in-flight reconciles finish before the Lease goes, so a new
         # leader never reconciles an object that we are still writing.
         if controller_tasks:
-            logger.info("stopping controllers timeout=%s", self._graceful_shutdown_timeout)
+            logger.info("stopping controllers", extra=log_fields(timeout=self._graceful_shutdown_timeout))
             await asyncio.gather(
                 *(controller.shutdown(self._graceful_shutdown_timeout) for controller in self._controllers)
             )
@@ -293,7 +298,7 @@ class Manager:
         site = web.TCPSite(runner, address[0], address[1])
         await site.start()
         port = runner.addresses[0][1]
-        logger.info("serving %s host=%s port=%d", purpose, address[0], port)
+        logger.info("serving HTTP", extra=log_fields(endpoints=purpose, host=address[0], port=port))
         return port
 
     async def _handle_metrics(self, request: web.Request) -> web.Response:
@@ -311,11 +316,10 @@ class Manager:
 
 
 def _service_account_namespace() -> str:
-    with contextlib.suppress(OSError):
-        with open(SERVICE_ACCOUNT_NAMESPACE_FILE) as handle:
-            namespace = handle.read().strip()
-            if namespace:
-                return namespace
+    with contextlib.suppress(OSError), open(SERVICE_ACCOUNT_NAMESPACE_FILE) as handle:
+        namespace = handle.read().strip()
+        if namespace:
+            return namespace
     raise ValueError(
         "leader election needs a namespace for its Lease: pass --leader-election-namespace when "
         f"running outside a cluster ({SERVICE_ACCOUNT_NAMESPACE_FILE} is missing)"
@@ -324,4 +328,6 @@ def _service_account_namespace() -> str:
 
 def _log_informer_end(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        logger.error("informer stopped with an error task=%s", task.get_name(), exc_info=task.exception())
+        logger.error(
+            "informer stopped with an error", extra=log_fields(task=task.get_name()), exc_info=task.exception()
+        )

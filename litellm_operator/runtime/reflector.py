@@ -2,13 +2,14 @@
 
 The loop follows client-go's reflector:
 
-1. LIST (paginated) to get every object and the list's resourceVersion; hand the whole set to
+1. LIST (paginated) to get every object and the list's resourceVersion. The whole set goes to
    the sink's `replace`, which works out adds, updates and deletions against the cache.
 2. WATCH from that resourceVersion with bookmarks and a randomised server-side timeout, and hand
    each event to the sink. Every event and bookmark moves the last seen resourceVersion.
 3. When the stream ends (timeout, or the server closed it) watch again from the last seen
-   resourceVersion, without a new LIST.
-4. When the server answers 410 Gone (the resourceVersion is older than its history), LIST again
+   resourceVersion, without a new LIST. A stream that ended within a second without a single
+   event counts as an error (step 5).
+4. When the server returns 410 Gone (the resourceVersion is older than its history), LIST again
    from scratch; `replace` then also reports the objects deleted while we were away.
 5. Any other error waits a jittered exponential backoff on the injected clock, then resumes
    from step 3 if a resourceVersion is known, else from step 1.
@@ -26,12 +27,20 @@ import aiohttp
 
 from litellm_operator.runtime.clock import Clock
 from litellm_operator.runtime.kube import ApiError, Gone, KubeClient, Resource
+from litellm_operator.runtime.logging import log_fields
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 500
-# client-go's minimum watch timeout; each watch asks for a random value between this and twice it.
+# A watch that ends sooner than this without any event counts as a failure, as in client-go,
+# so a server that closes every stream at once does not make us reconnect in a tight loop.
+MIN_HEALTHY_WATCH_SECONDS = 1.0
+# client-go's minimum watch timeout. Each watch requests a random timeout between this and twice it.
 DEFAULT_MIN_WATCH_TIMEOUT = 300.0
+
+
+class ShortWatch(Exception):
+    """A watch stream ended at once without events; the reflector backs off before the next."""
 
 
 class ReflectorSink(Protocol):
@@ -123,20 +132,19 @@ class Reflector:
                 raise
             except Gone as error:
                 logger.info(
-                    "watch resourceVersion expired, listing again resource=%s namespace=%s error=%r",
-                    self._resource.plural,
-                    self._namespace or "*",
-                    error.message,
+                    "watch resourceVersion expired, listing again",
+                    extra=log_fields(
+                        resource=self._resource.plural, namespace=self._namespace or "*", error=error.message
+                    ),
                 )
                 self.last_resource_version = None
-            except (ApiError, aiohttp.ClientError, TimeoutError, ValueError) as error:
+            except (ApiError, ShortWatch, aiohttp.ClientError, TimeoutError, ValueError) as error:
                 delay = self._backoff.next_delay()
                 logger.warning(
-                    "list or watch failed, retrying resource=%s namespace=%s delay=%.2f error=%r",
-                    self._resource.plural,
-                    self._namespace or "*",
-                    delay,
-                    str(error),
+                    "list or watch failed, retrying",
+                    extra=log_fields(
+                        resource=self._resource.plural, namespace=self._namespace or "*", delay=round(delay, 2), error=str(error)
+                    ),
                 )
                 await self._clock.sleep(delay)
 
@@ -165,11 +173,13 @@ class Reflector:
         self._sink.replace(self._namespace, objects)
         self.last_resource_version = resource_version or "0"
         logger.debug(
-            "listed resource=%s namespace=%s count=%d resourceVersion=%s",
-            self._resource.plural,
-            self._namespace or "*",
-            len(objects),
-            self.last_resource_version,
+            "listed",
+            extra=log_fields(
+                resource=self._resource.plural,
+                namespace=self._namespace or "*",
+                count=len(objects),
+                resourceVersion=self.last_resource_version,
+            ),
         )
         if not self.synced:
             self.synced = True
@@ -186,7 +196,10 @@ class Reflector:
             allow_bookmarks=True,
             label_selector=self._label_selector,
         )
+        started = self._clock.monotonic()
+        received = 0
         async for event in events:
+            received += 1
             event_type = event.get("type")
             obj = event.get("object") or {}
             resource_version = (obj.get("metadata") or {}).get("resourceVersion")
@@ -194,11 +207,14 @@ class Reflector:
                 self._sink.apply_watch_event(event_type, obj)
             elif event_type != "BOOKMARK":
                 logger.warning(
-                    "ignoring unknown watch event resource=%s namespace=%s type=%s",
-                    self._resource.plural,
-                    self._namespace or "*",
-                    event_type,
+                    "ignoring unknown watch event",
+                    extra=log_fields(resource=self._resource.plural, namespace=self._namespace or "*", type=event_type),
                 )
                 continue
             if resource_version:
                 self.last_resource_version = resource_version
+
+        if received == 0 and self._clock.monotonic() - started < MIN_HEALTHY_WATCH_SECONDS:
+            raise ShortWatch(
+                f"watch of {self._resource.plural} ended after less than {MIN_HEALTHY_WATCH_SECONDS}s without events"
+            )

@@ -2,7 +2,7 @@
 
 Keys are `"namespace/name"` (just `"name"` for cluster-scoped objects), as in client-go. An
 indexer maps an object to a list of index values; `by_index(name, value)` returns every object
-whose indexer produced that value. The store holds the dicts it is given and never copies them,
+whose indexer produced that value. The store keeps the dicts it is given and never copies them,
 so callers must treat returned objects as read-only.
 """
 

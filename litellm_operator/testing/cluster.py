@@ -33,6 +33,7 @@ from litellm_operator.runtime.kube import (
     NotFound,
     Resource,
 )
+from litellm_operator.runtime.logging import log_fields
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ _crds_applied: set[str] = set()
 
 @attrs.define
 class Cluster:
-    """What a test gets: a client, its own namespace, and the double when there is one."""
+    """Per-test cluster access: a client, the test's own namespace, and the double when there is one."""
 
     client: KubeClient
     namespace: str
@@ -126,7 +127,10 @@ async def delete_namespace(client: KubeClient, namespace: str, resources: list[R
         try:
             listed = await client.list(resource, namespace)
         except ApiError as error:
-            logger.warning("listing for cleanup failed resource=%s namespace=%s error=%r", resource.plural, namespace, str(error))
+            logger.warning(
+                "listing for cleanup failed",
+                extra=log_fields(resource=resource.plural, namespace=namespace, error=str(error)),
+            )
             continue
         for obj in listed.get("items") or []:
             name = obj["metadata"]["name"]

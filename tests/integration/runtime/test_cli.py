@@ -64,7 +64,9 @@ def test_invalid_environment_value() -> None:
         parse_options([], {"LITELLM_OPERATOR_SYNC_PERIOD": "soon"})
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("5m", 300), ("1h", 3600), ("1h30m", 5400), ("500ms", 0.5), ("45", 45)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("5m", 300), ("1h", 3600), ("1h30m", 5400), ("500ms", 0.5), ("45", 45)]
+)
 def test_parse_duration(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
@@ -78,10 +80,14 @@ def test_parse_duration_invalid(text: str) -> None:
 async def test_run_without_controllers(cluster: Cluster, caplog) -> None:
     options = parse_options(
         [
-            "--kubeconfig", str(cluster.kubeconfig),
-            "--namespace", cluster.namespace,
-            "--metrics-bind-address", "127.0.0.1:0",
-            "--health-probe-bind-address", "127.0.0.1:0",
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "--namespace",
+            cluster.namespace,
+            "--metrics-bind-address",
+            "127.0.0.1:0",
+            "--health-probe-bind-address",
+            "127.0.0.1:0",
         ],
         {},
     )

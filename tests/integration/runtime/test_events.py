@@ -8,7 +8,6 @@ from litellm_operator.runtime.events import MAX_MESSAGE_BYTES, EventRecorder, tr
 from litellm_operator.runtime.kube import CORE_EVENTS
 from litellm_operator.testing.clock import FakeClock
 from litellm_operator.testing.cluster import Cluster
-
 from tests.integration.runtime.helpers import TEAMS, team_body
 
 
@@ -60,6 +59,20 @@ async def test_repeats_aggregated(cluster: Cluster) -> None:
     assert events[1]["count"] == 1
 
 
+async def test_same_instant_events_kept(cluster: Cluster) -> None:
+    team = await cluster.client.create(TEAMS, cluster.namespace, team_body("t"))
+    recorder = EventRecorder(cluster.client, "team-controller", clock=FakeClock())
+
+    recorder.event(team, "Normal", "Created", "first")
+    recorder.event(team, "Normal", "Updated", "second")
+    await recorder.flush()
+    await recorder.close()
+
+    events = await list_events(cluster)
+    assert [event["message"] for event in events] == ["first", "second"]
+    assert events[0]["metadata"]["name"] != events[1]["metadata"]["name"]
+
+
 async def test_long_message_truncated(cluster: Cluster) -> None:
     team = await cluster.client.create(TEAMS, cluster.namespace, team_body("t"))
     recorder = EventRecorder(cluster.client, "team-controller")
@@ -83,8 +96,9 @@ async def test_write_failure_logged(cluster: Cluster, caplog) -> None:
         await recorder.flush()
     await recorder.close()
 
-    assert "writing event failed" in caplog.text
-    assert "reason=Created" in caplog.text
+    [record] = [record for record in caplog.records if record.getMessage() == "writing event failed"]
+    assert record.log_fields["reason"] == "Created"
+    assert record.log_fields["name"] == "ghost"
 
 
 def test_truncate_keeps_short_messages() -> None:

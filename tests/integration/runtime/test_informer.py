@@ -9,7 +9,6 @@ from litellm_operator.runtime.informer import Informer
 from litellm_operator.runtime.kube import NAMESPACES
 from litellm_operator.testing.clock import FakeClock
 from litellm_operator.testing.cluster import Cluster, create_namespace, delete_namespace
-
 from tests.integration.runtime.helpers import TEAMS, RecordingHandler, running, team_body
 
 
@@ -81,7 +80,7 @@ async def test_expired_watch_relists_with_deletions(cluster: Cluster, double) ->
         pass
 
     # While the informer is stopped: one creation, one deletion, then history is compacted,
-    # so watching from the remembered resourceVersion answers 410 Gone.
+    # so watching from the remembered resourceVersion returns 410 Gone.
     await client.create(TEAMS, namespace, team_body("created"))
     await client.delete(TEAMS, namespace, "removed")
     double.compact()

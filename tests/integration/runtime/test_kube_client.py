@@ -55,7 +55,14 @@ async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[KubeClient]]]:
 
 
 def status_body(code: int, reason: str, message: str) -> dict:
-    return {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "message": message, "code": code}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "reason": reason,
+        "message": message,
+        "code": code,
+    }
 
 
 async def test_resource_paths() -> None:
@@ -124,7 +131,11 @@ async def test_throttled_request_retried(serve) -> None:
         nonlocal calls
         calls += 1
         if calls == 1:
-            return web.json_response(status_body(429, "TooManyRequests", "storage is (re)initializing"), status=429, headers={"Retry-After": "0"})
+            return web.json_response(
+                status_body(429, "TooManyRequests", "storage is (re)initializing"),
+                status=429,
+                headers={"Retry-After": "0"},
+            )
         return web.json_response({"kind": "TeamList", "items": [], "metadata": {"resourceVersion": "5"}})
 
     client = await serve(handler)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -18,7 +18,7 @@ def elector(cluster: Cluster, identity: str, clock: FakeClock) -> LeaderElector:
 
 
 def test_micro_time_has_six_digits() -> None:
-    value = datetime(2026, 12, 4, 19, 40, 0, 120000, tzinfo=timezone.utc)
+    value = datetime(2026, 12, 4, 19, 40, 0, 120000, tzinfo=UTC)
     assert format_micro_time(value) == "2026-12-04T19:40:00.120000Z"
 
 

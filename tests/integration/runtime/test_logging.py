@@ -85,6 +85,8 @@ def test_adapter_fields_not_repeated(stream: io.StringIO) -> None:
     configure_logging("info", "text", stream=stream)
     fields = {"controller": "team", "namespace": "a", "name": "b", "reconcileID": "r1"}
 
-    logging.getLogger("test").info("reconciled controller=team namespace=a name=b reconcileID=r1", extra={"log_fields": fields})
+    logging.getLogger("test").info(
+        "reconciled controller=team namespace=a name=b reconcileID=r1", extra={"log_fields": fields}
+    )
 
     assert stream.getvalue().strip().endswith(" INFO controller=team namespace=a name=b reconcileID=r1 msg=reconciled")

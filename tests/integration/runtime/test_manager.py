@@ -14,8 +14,8 @@ import pytest
 from litellm_operator.runtime.controller import Controller, Request, Result
 from litellm_operator.runtime.kube import LEASES, NotFound
 from litellm_operator.runtime.manager import LeaderElectionLost, Manager, parse_bind_address
+from litellm_operator.testing.clock import FakeClock
 from litellm_operator.testing.cluster import Cluster
-
 from tests.integration.runtime.helpers import TEAMS, WAIT_TIMEOUT, RecordingHandler, team_body
 
 LOCAL = "127.0.0.1:0"
@@ -52,7 +52,11 @@ class TeamReconciler:
 
         if (team.get("status") or {}).get("observedGeneration") != generation:
             patched = await self.client.patch(
-                TEAMS, request.namespace, request.name, {"status": {"observedGeneration": generation}}, subresource="status"
+                TEAMS,
+                request.namespace,
+                request.name,
+                {"status": {"observedGeneration": generation}},
+                subresource="status",
             )
             self.status_resource_versions[request.name] = patched["metadata"]["resourceVersion"]
         self.finished.append(request.name)
@@ -95,9 +99,8 @@ async def started(manager: Manager) -> AsyncIterator[asyncio.Event]:
 
 
 async def fetch(port: int | None, path: str) -> tuple[int, str]:
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"http://127.0.0.1:{port}{path}") as response:
-            return response.status, await response.text()
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}{path}") as response:
+        return response.status, await response.text()
 
 
 def test_parse_bind_address() -> None:
@@ -120,7 +123,9 @@ async def test_one_reconcile_per_change(cluster: Cluster) -> None:
         # Once the informer has delivered our own status patch, any reconcile it would wrongly
         # trigger is already queued ahead of the next spec change.
         expected = reconciler.status_resource_versions[name]
-        await handler.wait_for(lambda: any(event.new["metadata"]["resourceVersion"] == expected for event in handler.events))
+        await handler.wait_for(
+            lambda: any(event.new["metadata"]["resourceVersion"] == expected for event in handler.events)
+        )
 
     async with started(manager):
         await reconciler.wait_for(lambda: reconciler.finished == ["t"])
@@ -163,6 +168,23 @@ async def test_probes(cluster: Cluster) -> None:
         assert await fetch(port, "/healthz") == (200, "ok")
         await asyncio.wait_for(manager.informer(TEAMS).wait_for_sync(), WAIT_TIMEOUT)
         assert await fetch(port, "/readyz") == (200, "ok")
+
+
+async def test_readyz_waits_for_sync(cluster: Cluster, double) -> None:
+    double.fail_next("GET", r"/teams$", 500)
+    clock = FakeClock()
+    manager, _ = build_manager(cluster, TeamReconciler(cluster), clock=clock)
+
+    async with started(manager):
+        # The first LIST fails, so the informer waits out its backoff on the fake clock.
+        await clock.wait_for_sleepers(1)
+        assert manager.health_probe_port is not None
+        assert (await fetch(manager.health_probe_port, "/readyz"))[0] == 503
+        assert await fetch(manager.health_probe_port, "/healthz") == (200, "ok")
+
+        await clock.advance(2)
+        await asyncio.wait_for(manager.informer(TEAMS).wait_for_sync(), WAIT_TIMEOUT)
+        assert await fetch(manager.health_probe_port, "/readyz") == (200, "ok")
 
 
 async def test_metrics_disabled_with_zero(cluster: Cluster) -> None:
@@ -213,7 +235,9 @@ async def test_drain_deadline_cancels_reconcile(cluster: Cluster) -> None:
 async def test_leader_election_hands_over(cluster: Cluster) -> None:
     client, namespace = cluster.client, cluster.namespace
     await client.create(TEAMS, namespace, team_body("t"))
-    election = dict(leader_election=True, leader_election_id="test-leader", leader_election_namespace=namespace, **FAST_LEASE)
+    election = dict(
+        leader_election=True, leader_election_id="test-leader", leader_election_namespace=namespace, **FAST_LEASE
+    )
     first, second = TeamReconciler(cluster), TeamReconciler(cluster)
     first_manager, _ = build_manager(cluster, first, leader_election_identity="first", **election)
     second_manager, _ = build_manager(cluster, second, leader_election_identity="second", **election)
