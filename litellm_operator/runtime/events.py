@@ -4,8 +4,8 @@
 writes the queue to the API server. A repeat of the same (object, type, reason, message) within
 the recorder's lifetime patches the existing Event's `count` and `lastTimestamp` instead of
 creating a new one, like client-go's event correlator. Write errors are logged and dropped,
-because an Event is diagnostic output: `event()` itself raises nothing, so a failed write
-cannot fail a reconcile.
+because an Event is diagnostic output. The write happens in the background task, so it cannot
+fail the reconcile that called `event()`.
 
 Callers must keep secrets out of `message`; the recorder does not inspect it.
 """

@@ -7,7 +7,7 @@ not block; they are expected to put keys on a workqueue. An exception in a handl
 does not stop the informer or the other handlers.
 
 Resync replays every cached object to the handlers as an update whose old and new objects are the
-same dict; it does not contact the API server.
+same dict. It does not contact the API server.
 """
 
 from __future__ import annotations

@@ -173,15 +173,24 @@ def _error_from_watch_event(obj: Any) -> ApiError:
 class KubeClient:
     """Async client of the Kubernetes REST API; objects in and out are plain dicts."""
 
-    def __init__(self, configuration: Configuration, *, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(
+        self, configuration: Configuration, *, timeout: float = DEFAULT_TIMEOUT, user_agent: str = USER_AGENT
+    ):
         self._configuration = configuration
+        # The API server records the part before the first "/" as the field manager.
+        self._user_agent = user_agent
         self._host = configuration.host.rstrip("/")
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
 
     @classmethod
     async def from_kubeconfig(
-        cls, path: str | None = None, context: str | None = None, *, timeout: float = DEFAULT_TIMEOUT
+        cls,
+        path: str | None = None,
+        context: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        user_agent: str = USER_AGENT,
     ) -> KubeClient:
         """Load a kubeconfig (`path`, else $KUBECONFIG or ~/.kube/config), else in-cluster config.
 
@@ -193,13 +202,13 @@ class KubeClient:
             await k8s_config.load_kube_config(
                 config_file=path, context=context, client_configuration=configuration, persist_config=False
             )
-            return cls(configuration, timeout=timeout)
+            return cls(configuration, timeout=timeout, user_agent=user_agent)
         try:
             await k8s_config.load_kube_config(context=context, client_configuration=configuration, persist_config=False)
         except (k8s_config.ConfigException, FileNotFoundError, OSError) as error:
             logger.debug("kubeconfig not usable, trying in-cluster config", extra=log_fields(error=str(error)))
             k8s_config.load_incluster_config(client_configuration=configuration)
-        return cls(configuration, timeout=timeout)
+        return cls(configuration, timeout=timeout, user_agent=user_agent)
 
     @classmethod
     def from_config(
@@ -210,13 +219,14 @@ class KubeClient:
         verify_ssl: bool = True,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        user_agent: str = USER_AGENT,
     ) -> KubeClient:
         configuration = Configuration(host=host)
         if token:
             configuration.api_key["BearerToken"] = f"Bearer {token}"
         configuration.ssl_ca_cert = ca_file
         configuration.verify_ssl = verify_ssl
-        return cls(configuration, timeout=timeout)
+        return cls(configuration, timeout=timeout, user_agent=user_agent)
 
     @property
     def host(self) -> str:
@@ -226,7 +236,7 @@ class KubeClient:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(ssl=self._ssl_context(), limit=100)
             self._session = aiohttp.ClientSession(
-                connector=connector, headers={"User-Agent": USER_AGENT, "Accept": "application/json"}
+                connector=connector, headers={"User-Agent": self._user_agent, "Accept": "application/json"}
             )
         return self._session
 
@@ -363,8 +373,8 @@ class KubeClient:
         if allow_bookmarks:
             params["allowWatchBookmarks"] = "true"
 
-        # The stream may stay idle for a long time; only connecting has a deadline, and reading
-        # ends a little after the server-side timeoutSeconds if the server never closes.
+        # The stream may stay idle for a long time, so only connecting has a deadline. Reading
+        # gives up 30 s after the server-side timeoutSeconds in case the server never closes.
         read_timeout = timeout_seconds + 30 if timeout_seconds is not None else None
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._timeout, sock_read=read_timeout)
         headers = await self._auth_headers()

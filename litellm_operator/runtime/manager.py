@@ -9,9 +9,10 @@ Start-up order, as in controller-runtime:
 3. With leader election on, the manager waits to acquire the Lease.
 4. Controllers start only when the manager is leader and every informer has synced.
 
-Shutdown (the `stop` event, set by SIGTERM or SIGINT in the CLI): the controllers' queues stop
-taking work, in-flight reconciles get `graceful_shutdown_timeout` seconds to finish, then the
-Lease is released, the informers stop, queued Events are written and the HTTP servers close.
+Shutdown starts when the `stop` event is set (the CLI sets it on SIGTERM or SIGINT). The
+controllers' queues stop taking work and in-flight reconciles get `graceful_shutdown_timeout`
+seconds to finish. Then the Lease is released, the informers stop, queued Events are written
+and the HTTP servers close.
 Losing the Lease while running stops the controllers the same way and raises
 `LeaderElectionLost`, because another replica may already be reconciling.
 """

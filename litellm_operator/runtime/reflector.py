@@ -10,7 +10,7 @@ The loop follows client-go's reflector:
    resourceVersion, without a new LIST. A stream that ended within a second without a single
    event counts as an error (step 5).
 4. When the server returns 410 Gone (the resourceVersion is older than its history), LIST again
-   from scratch; `replace` then also reports the objects deleted while we were away.
+   from scratch. `replace` then also reports the objects deleted while we were away.
 5. Any other error waits a jittered exponential backoff on the injected clock, then resumes
    from step 3 if a resourceVersion is known, else from step 1.
 """
