@@ -225,6 +225,21 @@ class UserStatus:
     token: str | None = field(
         json="token", description="LiteLLM's hashed token ID of the user's key, never the key itself."
     )
+    previous_token_id: str | None = field(
+        json="previousTokenID",
+        description="Hashed token ID of the key replaced by the last rotation; it stays valid until previousKeyRevokeAt.",
+    )
+    previous_key_revoke_at: str | None = field(
+        json="previousKeyRevokeAt", description="Time at which the operator deletes the previous key in LiteLLM."
+    )
+    last_rotation_request: str | None = field(
+        json="lastRotationRequest",
+        description="Value of the litellm-operator.litellm.ai/rotate annotation that the last rotation handled.",
+    )
+    last_rotated_at: str | None = field(json="lastRotatedAt", description="Time of the last key rotation.")
+    token_id: str | None = field(
+        json="tokenID", description="LiteLLM's hashed token ID of the user's key (SHA-256 of the key value)."
+    )
     tpm_limit: int | None = field(json="tpmLimit", description="Maximum tokens per minute.")
     updated_at: str | None = field(json="updatedAt", description="Time LiteLLM last updated the user.")
     updated_by: str | None = field(json="updatedBy", description="LiteLLM user that last updated this user.")
