@@ -16,7 +16,10 @@ returns them, including its quirks:
   none.
 - ``tags``/``guardrails`` (403), admin members (400) and ``/key/regenerate`` (500) are refused
   as Enterprise features.
-- An update replaces ``metadata`` and an explicit null clears a field.
+- An update replaces ``metadata`` and an explicit null clears a field, except for
+  ``model_aliases`` (null is ignored, ``{}`` clears) and ``team_member_permissions``, which
+  ``/team/update`` ignores: only ``/team/permissions_update`` changes it.
+- A team's ``organization_id`` must name an organization in ``organizations``.
 
 Error bodies use the envelope the real endpoint uses. Simplifications: ``budget_reset_at`` is
 now plus the budget duration (LiteLLM rounds to a calendar boundary), and a month is 30 days.
@@ -104,6 +107,9 @@ class FakeState:
         self.deleted_keys: dict[str, dict[str, Any]] = {}
         # (team_id, user_id) -> membership record with its budget table or None.
         self.memberships: dict[tuple[str, str], dict[str, Any]] = {}
+        # Ids of existing organizations. LiteLLM creates organizations only with an Enterprise
+        # licence, so the fake serves no endpoint for them and tests add ids here directly.
+        self.organizations: set[str] = set()
 
     # ---- helpers -----------------------------------------------------------------------------
 
@@ -190,6 +196,9 @@ class FakeState:
         problem = self._check_fields(body) or self._check_enterprise(body)
         if problem:
             return problem
+        problem = self._check_organization(body, missing_status=400)
+        if problem:
+            return problem
         team_id = body.get("team_id") or str(uuid.uuid4())
         if team_id in self.teams:
             return error_envelope(
@@ -252,10 +261,38 @@ class FakeState:
         if "models" in body and body["models"] is None:
             # LiteLLM 1.108.7 passes the null to its database layer, which rejects it.
             return error_envelope(500, "`data.models`: A value is required but not set", "internal_server_error")
-        changes = {name: value for name, value in body.items() if name not in ("model_aliases", "team_member_permissions") or value is not None}
+        problem = self._check_organization(body, missing_status=404)
+        if problem:
+            return problem
+        # /team/update has no team_member_permissions field: LiteLLM ignores it there, and only
+        # /team/permissions_update changes it.
+        changes = {name: value for name, value in body.items() if name != "team_member_permissions"}
         self._apply(team, changes, _TEAM_FIELDS)
         self._set_model_aliases(team, body)
         return 200, {"team_id": team["team_id"], "data": self.team_view(team)}
+
+    def team_permissions_update(self, body: dict[str, Any]) -> Response:
+        team = self.teams.get(body.get("team_id") or "")
+        permissions = body.get("team_member_permissions")
+        if not isinstance(permissions, list):
+            return validation_error("team_member_permissions", "Input should be a valid list", "list_type")
+        if team is None:
+            return detail(404, f"Team not found, passed team_id={body.get('team_id')}")
+        team["team_member_permissions"] = list(permissions)
+        team["updated_at"] = self._timestamp()
+        return 200, self.team_view(team)
+
+    def _check_organization(self, body: dict[str, Any], *, missing_status: int) -> Response | None:
+        # LiteLLM checks that the organization exists: /team/new answers 400, /team/update 404.
+        # An empty string or null removes the team from its organization.
+        organization_id = body.get("organization_id")
+        if organization_id and organization_id not in self.organizations:
+            return error_envelope(
+                missing_status,
+                f"Organization not found for organization_id={organization_id}",
+                "internal_server_error",
+            )
+        return None
 
     def team_delete(self, body: dict[str, Any]) -> Response:
         team_ids = body.get("team_ids") or []
@@ -380,6 +417,10 @@ class FakeState:
         }
         if any(value is not None for value in limits.values()):
             self._set_member_budget(membership, limits)
+        elif "max_budget_in_team" in body:
+            # An explicit null budget removes the member's budget (LiteLLM 1.108.7).
+            membership["budget_id"] = None
+            membership["litellm_budget_table"] = None
         return 200, {
             "user_id": user["user_id"], "user_email": body.get("user_email"), "team_id": team_id,
             "max_budget_in_team": body.get("max_budget_in_team"),
@@ -405,7 +446,7 @@ class FakeState:
         team_id = body.get("team_id") or ""
         team = self.teams.get(team_id)
         if team is None:
-            return detail(404, f"Team not found, passed team_id={team_id}")
+            return detail(400, f"Team id={team_id} does not exist in db")
         user = self._find_member_user(body)
         if user is None or not any(m["user_id"] == user["user_id"] for m in team["members"]):
             return detail(400, "User not found in team")
