@@ -154,13 +154,24 @@ def default_builtin(rt: resources.ResourceType, obj: dict[str, Any]) -> None:
         obj.setdefault("spec", {}).setdefault("conversion", {"strategy": "None"})
         names = dict(obj["spec"].get("names") or {})
         obj["status"] = {
-            "conditions": [
-                {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found"},
-                {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"},
-            ],
-            "acceptedNames": names,
+            "conditions": None,
+            "acceptedNames": {"plural": "", "kind": ""},
             "storedVersions": [v["name"] for v in obj["spec"].get("versions", []) if v.get("storage")],
         }
+
+
+def established_crd_status(crd: dict[str, Any], now: str) -> dict[str, Any]:
+    """Return the status the CRD controller writes once the names are accepted and served."""
+    return {
+        "conditions": [
+            {"type": "NamesAccepted", "status": "True", "lastTransitionTime": now, "reason": "NoConflicts",
+             "message": "no conflicts found"},
+            {"type": "Established", "status": "True", "lastTransitionTime": now, "reason": "InitialNamesAccepted",
+             "message": "the initial names have been accepted"},
+        ],
+        "acceptedNames": dict(crd["spec"].get("names") or {}),
+        "storedVersions": list(crd["status"].get("storedVersions") or []),
+    }
 
 
 # Events: stored in core v1 form, converted for events.k8s.io/v1 ---------------------------------

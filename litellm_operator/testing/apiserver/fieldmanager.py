@@ -83,9 +83,9 @@ def flatten(obj: dict[str, Any], schema: dict[str, Any] | None, *, apply: bool) 
 def _flatten_value(value: Any, schema: dict[str, Any] | None, path: Path, out: dict[Path, Any], apply: bool) -> None:
     list_type = (schema or {}).get("x-kubernetes-list-type")
     if isinstance(value, dict) and not (schema or {}).get("x-kubernetes-map-type") == "atomic":
-        if not apply:
+        if not apply and value:
             out[path + (".",)] = _SKIP
-        elif not value:
+        elif apply and not value:
             out[path] = _SKIP
         for key, item in value.items():
             _flatten_value(item, _child_schema(schema, key), path + ("f:" + key,), out, apply)
@@ -244,6 +244,7 @@ def server_side_apply(
         if path in still_owned:
             continue
         _remove_path(result, path)
+        _remove_empty_parents(result, path[:-1], still_owned | set(applied))
 
     new_entries = []
     placed = False
@@ -324,6 +325,23 @@ def _remove_path(obj: dict[str, Any], path: Path) -> None:
             if _item_key(item, keys) == last:
                 node.pop(position)
                 break
+
+
+def _remove_empty_parents(obj: dict[str, Any], path: Path, owned: set[Path]) -> None:
+    """Remove maps that a removal left empty, unless a manager still owns them or something inside."""
+    while path and path != ("f:metadata",):
+        if path and path[-1] == ".":
+            path = path[:-1]
+            continue
+        if any(owned_path[: len(path)] == path for owned_path in owned):
+            return
+        node: Any = obj
+        for part in path:
+            node = _step(node, part)
+        if node not in ({}, []):
+            return
+        _remove_path(obj, path)
+        path = path[:-1]
 
 
 def _step(node: Any, part: str) -> Any:

@@ -158,8 +158,16 @@ class ResourceApi:
             "apiVersion": rt.api_version,
             "kind": rt.list_kind,
             "metadata": metadata,
-            "items": [self.external(rt, obj) for obj in page],
+            "items": [self._list_item(rt, obj) for obj in page],
         }
+
+    def _list_item(self, rt: resources.ResourceType, stored: dict[str, Any]) -> dict[str, Any]:
+        """Return a list item: custom resources carry apiVersion and kind, built-in kinds do not."""
+        item = self.external(rt, stored)
+        if not rt.is_custom:
+            item.pop("apiVersion", None)
+            item.pop("kind", None)
+        return item
 
     async def _list_revision(self, resource_version: str, match: str) -> int:
         current = self.storage.revision
@@ -314,7 +322,8 @@ class ResourceApi:
             causes = builtins.validate_builtin(rt, obj, obj["metadata"].get("namespace", ""))
         causes = builtins.validate_metadata(rt, obj) + causes
         if causes:
-            raise invalid(rt.group, rt.kind, name, causes)
+            # Both Event APIs validate through the core type, so their errors name no group.
+            raise invalid("" if rt.storage_key == "events" else rt.group, rt.kind, name, causes)
         return warnings
 
     # Update and patch ------------------------------------------------------------------------
@@ -509,8 +518,8 @@ class ResourceApi:
 
         if metadata.get("deletionTimestamp") and not metadata.get("finalizers"):
             # The last finalizer is gone: the object is deleted at once. The response shows the final
-            # state with the previous resourceVersion; watchers see only DELETED.
-            self.storage.buckets[rt.storage_key][(metadata.get("namespace", ""), metadata["name"])] = candidate
+            # state with the previous resourceVersion; watchers see only DELETED, carrying the last
+            # stored state (finalizers included) with a new resourceVersion.
             self.storage.delete(rt.storage_key, metadata.get("namespace", ""), metadata["name"])
             self.on_deleted(rt, candidate)
             return 200, self.external(rt, candidate), warnings
@@ -655,6 +664,11 @@ class ResourceApi:
             self.registry.remove_group_plural(obj["spec"]["group"], obj["spec"]["names"]["plural"])
             for served in resources.resource_type_from_crd(obj):
                 self.registry.add(served)
+            if change == "ADDED":
+                # The CRD controller's follow-up write: names accepted, Established=True.
+                established = copy.deepcopy(obj)
+                established["status"] = builtins.established_crd_status(obj, now_timestamp())
+                self.storage.put(rt.storage_key, established, "MODIFIED")
 
     def on_deleted(self, rt: resources.ResourceType, obj: dict[str, Any]) -> None:
         if rt.plural == "customresourcedefinitions":

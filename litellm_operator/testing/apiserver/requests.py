@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from typing import Any
 
 import attrs
@@ -78,12 +79,32 @@ def _go_json_error(text: str, error: json.JSONDecodeError) -> str:
     return "unexpected end of JSON input"
 
 
+class _GoYamlLoader(yaml.SafeLoader):
+    """A YAML loader that resolves booleans as the Go YAML library of the API server does:
+    y, Y, yes, n, N, no, on, off, true and false in any common casing."""
+
+
+_GoYamlLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+}
+_GoYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$"),
+    list("yYnNtTfFoO"),
+)
+_GoYamlLoader.add_constructor(
+    "tag:yaml.org,2002:bool",
+    lambda loader, node: loader.construct_scalar(node) in ("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"),
+)
+
+
 def decode_body(text: str, content_type: str, rt: ResourceType) -> Any:
     """Decode a JSON or YAML request body; malformed input gives the 400 the real server sends."""
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type in ("application/yaml", "application/apply-patch+yaml", "text/yaml"):
         try:
-            return yaml.safe_load(text) if text.strip() else None
+            return yaml.load(text, Loader=_GoYamlLoader) if text.strip() else None
         except yaml.YAMLError as error:
             raise bad_request(f"the object provided is unrecognized (must be of type {rt.kind}): yaml: {error}") from None
     try:

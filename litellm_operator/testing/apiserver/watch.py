@@ -125,6 +125,7 @@ async def serve_watch(
         for event in initial:
             await response.write(_encode(event))
         if too_old:
+            await response.write_eof()
             return response
         deadline = loop.time() + timeout if timeout else None
         next_bookmark = loop.time() + settings.bookmark_interval
@@ -153,20 +154,14 @@ async def serve_watch(
             translated = translate_change(change, matches)
             if translated:
                 await response.write(_encode({"type": translated[0], "object": api.external(rt, translated[1])}))
+        await response.write_eof()
         return response
-    except (ConnectionResetError, asyncio.CancelledError):
-        logger.debug("watch stream closed by client resource=%s", rt.plural)
-        raise
+    except ConnectionResetError:
+        logger.debug("watch stream closed by the client resource=%s namespace=%s", rt.plural, request.namespace)
+        return response
     finally:
         storage.remove_watcher(watcher)
         open_streams.discard(response)
-        if not response.prepared:
-            pass
-        else:
-            try:
-                await response.write_eof()
-            except (ConnectionResetError, RuntimeError):
-                pass
 
 
 def _bookmark(api_version: str, kind: str, revision: int, *, initial_end: bool = False) -> dict[str, Any]:
