@@ -30,6 +30,13 @@ class Kind(enum.Enum):
     INTEGER_MAPPING = "integer_mapping"  # mapping of integers (strings in some specs)
 
 
+class Removal(enum.Enum):
+    """What happens in LiteLLM when a field is absent from the spec."""
+
+    CLEAR = "clear"  # send the kind's cleared value (null, [] or {})
+    KEEP = "keep"  # leave LiteLLM's value: its update endpoint ignores every cleared value
+
+
 @attrs.frozen
 class Field:
     """One managed field: its spec attribute, its LiteLLM name and how to compare it."""
@@ -39,6 +46,8 @@ class Field:
     kind: Kind
     # Sent when the object is created, never compared or re-sent afterwards.
     create_only: bool = False
+    # Removal.CLEAR, Removal.KEEP, or the literal value that clears the field (such as "").
+    on_removal: Any = Removal.CLEAR
 
 
 _EMPTY_KINDS = {Kind.LIST, Kind.SET, Kind.MAPPING, Kind.MONEY_MAPPING, Kind.INTEGER_MAPPING}
@@ -124,16 +133,22 @@ def changed_fields(fields: Iterable[Field], spec: Any, observed: Mapping[str, An
     """Return the request fields whose spec value differs from what LiteLLM reports.
 
     A field absent from the spec but set in LiteLLM is returned with its cleared value, so a
-    field removed from the spec is cleared in LiteLLM. Create-only fields are skipped.
+    field removed from the spec is cleared in LiteLLM, unless the field's `on_removal` is
+    `Removal.KEEP`. Create-only fields are skipped.
     """
     changes: dict[str, Any] = {}
     for field in fields:
         if field.create_only:
             continue
         desired = getattr(spec, field.spec)
+        if desired is None and field.on_removal is Removal.KEEP:
+            continue
         if normalize(field.kind, desired) == normalize(field.kind, observed.get(field.api)):
             continue
-        changes[field.api] = to_request(field.kind, desired)
+        if desired is None and field.on_removal is not Removal.CLEAR:
+            changes[field.api] = field.on_removal
+        else:
+            changes[field.api] = to_request(field.kind, desired)
     return changes
 
 

@@ -495,6 +495,17 @@ class FakeState:
                 409, f"{{'error': 'User with id {body['user_id']} already exists'}}",
                 "internal_server_error",
             )
+        email = body.get("user_email")
+        if email and any((u["user_email"] or "").lower() == email.lower() for u in self.users.values()):
+            return error_envelope(
+                409, f"{{'error': 'User with email {email} already exists'}}", "internal_server_error"
+            )
+        if body.get("model_max_budget"):
+            return error_envelope(
+                500, f"Invalid model_max_budget: You must have an enterprise license to set "
+                f"model_max_budget. {_PREMIUM}", "internal_server_error",
+            )
+        body = _user_metadata_fields(body, {})
         user = self._create_user(body)
         for team_id in body.get("teams") or []:
             if team_id in self.teams:
@@ -533,7 +544,15 @@ class FakeState:
         problem = self._check_fields(body)
         if problem:
             return problem
+        for name in ("blocked", "aliases", "permissions", "guardrails", "tags"):
+            if name in body:
+                # The user table has no such column; LiteLLM's database layer fails.
+                return error_envelope(
+                    400, f"Authentication Error, Could not find field at "
+                    f"`upsertOneLiteLLM_UserTable.create.{name}`", "auth_error", "None",
+                )
         user = self.users.get(body.get("user_id") or "")
+        body = _user_update_fields(body, user["metadata"] if user else {})
         if user is None:
             # Measured on LiteLLM 1.108.7: an update of an unknown user_id creates the user.
             user = self._create_user(body)
@@ -746,3 +765,38 @@ def _copy(value: Any) -> Any:
     if isinstance(value, (list, dict)):
         return type(value)(value)
     return value
+
+
+# Measured on LiteLLM 1.108.7: /user/update sends these fields even when null (null clears).
+_USER_NULLABLE = {"max_budget", "budget_duration", "tpm_limit", "rpm_limit"}
+# Fields that LiteLLM keeps inside a user's metadata, whatever the request names them.
+_USER_METADATA_FIELDS = ("model_rpm_limit", "model_tpm_limit")
+
+
+def _user_metadata_fields(body: dict[str, Any], existing_metadata: dict[str, Any]) -> dict[str, Any]:
+    """Move the per-model limits into metadata, as LiteLLM does on /user/new and /user/update."""
+    body = dict(body)
+    metadata = body.get("metadata") or dict(existing_metadata)
+    for name in _USER_METADATA_FIELDS:
+        value = body.pop(name, None)
+        if value is not None:
+            metadata[name] = value
+    body["metadata"] = metadata
+    return body
+
+
+def _user_update_fields(body: dict[str, Any], existing_metadata: dict[str, Any]) -> dict[str, Any]:
+    """Return the fields /user/update applies: it ignores null, [] and {} for most fields,
+    ignores sso_user_id, teams and soft_budget, and turns a null model_max_budget into {}.
+    """
+    applied: dict[str, Any] = {}
+    for name, value in body.items():
+        if name in _USER_NULLABLE:
+            applied[name] = value
+        elif name == "model_max_budget":
+            applied[name] = value or {}
+        elif name in ("sso_user_id", "teams", "soft_budget"):
+            continue
+        elif value is not None and value not in ([], {}):
+            applied[name] = value
+    return _user_metadata_fields(applied, existing_metadata)
