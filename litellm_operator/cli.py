@@ -185,7 +185,10 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
     parser.add_argument(
         "--litellm-url-override",
         default=env_default("--litellm-url-override", env.get("LITELLM_URL_OVERRIDE")),
-        help="LiteLLM URL to use for every instanceRef instead of the in-cluster service URL, for running outside the cluster",
+        help=(
+            "LiteLLM URL to use for every connection instead of the Secret's URL or the in-cluster "
+            "service URL of an instanceRef, for running outside the cluster"
+        ),
     )
     parser.add_argument(
         "--litellm-timeout",
