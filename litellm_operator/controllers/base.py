@@ -19,7 +19,12 @@ from litellm_operator.api import converter
 from litellm_operator.controllers import conditions as cond
 from litellm_operator.controllers.connection import Connection, ConnectionNotReady, ConnectionResolver
 from litellm_operator.controllers.patch import merge_patch
-from litellm_operator.litellm.errors import EnterpriseFeatureError, LiteLLMError, NotFoundError
+from litellm_operator.litellm.errors import (
+    EnterpriseFeatureError,
+    LiteLLMError,
+    NotFoundError,
+    UnauthorizedError,
+)
 from litellm_operator.runtime.clock import Clock
 from litellm_operator.runtime.controller import ReconcileLogAdapter, Request, Result
 from litellm_operator.runtime.kube import KubeClient, NotFound, Resource
@@ -120,8 +125,11 @@ class ObjectReconciler:
         if obj.metadata.deletion_timestamp:
             return await self._reconcile_delete(obj, raw)
         if FINALIZER not in (obj.metadata.finalizers or []):
-            raw = await self._add_finalizer(raw)
-            obj = converter.structure(raw, self.model)
+            # The finalizer patch is a change of the object, so its watch event wakes the next
+            # reconcile, which does the sync. Syncing here as well would call LiteLLM twice for
+            # every new object, and repeat a create that LiteLLM rejected.
+            await self._add_finalizer(raw)
+            return Result()
 
         try:
             connection = self.ctx.connections.resolve(request.namespace, obj.spec.connection_ref)
@@ -139,7 +147,7 @@ class ObjectReconciler:
             self.ctx.recorder.event(raw, "Warning", reason, message)
             return Result(requeue_after=self.drift_delay())
         except LiteLLMError as exc:
-            reason = "LiteLLMUnavailable" if exc.status is None or exc.status >= 500 else "LiteLLMRequestFailed"
+            reason = failure_reason(exc)
             await self._report(raw, cond.failed(reason, str(exc), generation(raw)))
             self.ctx.recorder.event(raw, "Warning", reason, str(exc))
             raise
@@ -238,6 +246,16 @@ class ObjectReconciler:
             )
         except NotFound:
             return
+
+
+def failure_reason(exc: LiteLLMError) -> str:
+    """Return the condition reason of a LiteLLM call that failed and is retried."""
+    if isinstance(exc, UnauthorizedError):
+        # A wrong or rotated master key in the connection Secret.
+        return "Unauthorized"
+    if exc.status is None or exc.status >= 500:
+        return "LiteLLMUnavailable"
+    return "LiteLLMRequestFailed"
 
 
 def generation(raw: dict[str, Any]) -> int:

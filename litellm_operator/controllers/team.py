@@ -12,12 +12,13 @@ from typing import Any
 
 from litellm_operator import api
 from litellm_operator.controllers import mirror
-from litellm_operator.controllers.base import ObjectReconciler, SyncResult, generation
+from litellm_operator.controllers.base import ObjectReconciler, SpecInvalid, SyncResult, generation
 from litellm_operator.controllers.connection import Connection
 from litellm_operator.controllers.fields import Field, Kind, changed_fields, create_request, describe_changes
 from litellm_operator.controllers.metadata import desired_metadata, metadata_changed, tags_and_guardrails
 from litellm_operator.litellm import models
-from litellm_operator.litellm.errors import AlreadyExistsError, NotFoundError
+from litellm_operator.litellm.client import LiteLLMClient
+from litellm_operator.litellm.errors import AlreadyExistsError, InvalidRequestError, NotFoundError
 
 TEAM_FIELDS = (
     Field("team_alias", "team_alias", Kind.TEXT),
@@ -27,9 +28,11 @@ TEAM_FIELDS = (
     Field("tpm_limit", "tpm_limit", Kind.INTEGER),
     Field("rpm_limit", "rpm_limit", Kind.INTEGER),
     Field("organization_id", "organization_id", Kind.TEXT),
-    Field("team_member_permissions", "team_member_permissions", Kind.SET),
     Field("model_aliases", "model_aliases", Kind.MAPPING),
 )
+# `/team/update` ignores team_member_permissions (LiteLLM 1.108.7), so the field is sent on
+# create and changed afterwards through `/team/permissions_update`.
+PERMISSIONS_FIELD = Field("team_member_permissions", "team_member_permissions", Kind.SET)
 
 
 def team_id_of(team: api.Team) -> str:
@@ -41,7 +44,16 @@ def observed_fields(team: models.Team) -> dict[str, Any]:
     """Return the managed fields as LiteLLM reports them, by LiteLLM name."""
     observed = {field.api: getattr(team, field.api, None) for field in TEAM_FIELDS}
     observed["model_aliases"] = team.model_aliases
+    observed[PERMISSIONS_FIELD.api] = team.team_member_permissions
     return observed
+
+
+async def update_permissions(client: LiteLLMClient, team_id: str, permissions: list[str]) -> None:
+    """Replace the routes that team members without the admin role may call."""
+    # TODO: use a public LiteLLMClient.team_permissions_update once the client has one.
+    await client._post(  # noqa: SLF001
+        "/team/permissions_update", {"team_id": team_id, "team_member_permissions": list(permissions)}
+    )
 
 
 def team_status(team: models.Team) -> dict[str, Any]:
@@ -105,18 +117,25 @@ class TeamReconciler(ObjectReconciler):
             return SyncResult(status=team_status(created), event_reason=reason, event_message=message)
 
         # Compute the difference and act.
-        changes = changed_fields(TEAM_FIELDS, obj.spec, observed_fields(observed))
+        current_fields = observed_fields(observed)
+        changes = changed_fields(TEAM_FIELDS, obj.spec, current_fields)
+        permissions = changed_fields((PERMISSIONS_FIELD,), obj.spec, current_fields)
         metadata = desired_metadata(raw, obj.spec.metadata, observed.metadata, obj.spec.tags, obj.spec.guardrails)
         if metadata_changed(metadata, observed.metadata):
             changes["metadata"] = metadata
         changes.update(self._enterprise_changes(obj, observed))
 
         blocked_changed = bool(obj.spec.blocked) != bool(observed.blocked)
-        if not changes and not blocked_changed:
+        if not changes and not permissions and not blocked_changed:
             return SyncResult(status=team_status(observed))
 
-        if changes:
-            await client.team_update(models.TeamUpdateRequest(team_id=team_id, **changes))
+        try:
+            if changes:
+                await client.team_update(models.TeamUpdateRequest(team_id=team_id, **changes))
+            if permissions:
+                await update_permissions(client, team_id, permissions[PERMISSIONS_FIELD.api])
+        except InvalidRequestError as exc:
+            raise SpecInvalid("InvalidSpec", f"LiteLLM rejected the team update: {exc}") from None
         if blocked_changed:
             if obj.spec.blocked:
                 await client.team_block(team_id)
@@ -124,7 +143,7 @@ class TeamReconciler(ObjectReconciler):
                 await client.team_unblock(team_id)
         current = (await client.team_info(team_id)).team_info
 
-        names = sorted(changes) + (["blocked"] if blocked_changed else [])
+        names = sorted({**changes, **permissions}) + (["blocked"] if blocked_changed else [])
         spec_changed = generation(raw) != (obj.status.observed_generation or 0)
         return SyncResult(
             status=team_status(current),
@@ -139,7 +158,7 @@ class TeamReconciler(ObjectReconciler):
     async def _create(
         self, obj: api.Team, raw: dict[str, Any], connection: Connection, team_id: str
     ) -> models.Team:
-        body = create_request(TEAM_FIELDS, obj.spec)
+        body = create_request((*TEAM_FIELDS, PERMISSIONS_FIELD), obj.spec)
         body["metadata"] = desired_metadata(raw, obj.spec.metadata, None, obj.spec.tags, obj.spec.guardrails)
         if obj.spec.tags:
             body["tags"] = list(obj.spec.tags)
@@ -149,9 +168,16 @@ class TeamReconciler(ObjectReconciler):
             body["blocked"] = True
         try:
             await connection.client.team_new(models.TeamNewRequest(team_id=team_id, **body))
-        except AlreadyExistsError:
-            # Created by an earlier attempt whose read raced with it; the read below finds it.
-            pass
+        except AlreadyExistsError as exc:
+            # Either an earlier attempt created the team after our read, or LiteLLM rejected the
+            # request: /team/new answers 400 for both, so only a second read can tell them apart.
+            try:
+                return (await connection.client.team_info(team_id)).team_info
+            except NotFoundError:
+                raise SpecInvalid("InvalidSpec", f"LiteLLM rejected the team: {exc}") from None
+        except InvalidRequestError as exc:
+            # For example an organizationID that does not exist: retrying cannot help.
+            raise SpecInvalid("InvalidSpec", f"LiteLLM rejected the team: {exc}") from None
         return (await connection.client.team_info(team_id)).team_info
 
     @staticmethod

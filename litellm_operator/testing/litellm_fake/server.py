@@ -168,6 +168,7 @@ class FakeLiteLLM:
                 "/team/delete": lambda: state.team_delete(body),
                 "/team/block": lambda: state.team_block(body, True),
                 "/team/unblock": lambda: state.team_block(body, False),
+                "/team/permissions_update": lambda: state.team_permissions_update(body),
                 "/team/member_add": lambda: state.member_add(body),
                 "/team/member_update": lambda: state.member_update(body),
                 "/team/member_delete": lambda: state.member_delete(body),
