@@ -74,7 +74,11 @@ class KubeApiServer:
         bookmark_interval: float = 60.0,
         bookmark_lead: float = 2.0,
         too_large_rv_wait: float = 3.0,
+        allow_anonymous: bool = False,
     ) -> None:
+        # kubectl (client-go) sends no bearer token to a plain-HTTP server, so kubectl needs
+        # allow_anonymous=True: requests without credentials are then served instead of given 403.
+        self.allow_anonymous = allow_anonymous
         self.host = host
         self.port = port
         self.token = token or secrets.token_hex(16)
@@ -209,7 +213,7 @@ class KubeApiServer:
             return
         if header:
             raise StatusError(401, "Unauthorized", "Unauthorized")
-        if path in _ANONYMOUS_PATHS:
+        if path in _ANONYMOUS_PATHS or self.allow_anonymous:
             return
         if api_request is None:
             raise StatusError(403, "Forbidden", f'forbidden: User "system:anonymous" cannot get path "{path}"', {})
