@@ -1,4 +1,4 @@
-"""Replay the recorded kube-apiserver transcripts against the double and compare the answers.
+"""Replay the recorded kube-apiserver transcripts against the double and compare the responses.
 
 Every case of every transcript file is sent to a fresh double (namespaces team-a, team-b and
 team-w; the Team CRD applied, except for the CRD file itself). Before a file's cases run, the

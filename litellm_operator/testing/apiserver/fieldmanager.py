@@ -215,8 +215,8 @@ def server_side_apply(
 
     Raises a 409 Conflict naming each field that another manager owns with a different value,
     unless `force` is set, which moves those fields to `manager`.
-    NOTE: list-map and set items are merged by key; nested ownership inside atomic lists and
-    `x-kubernetes-map-type: granular` edge cases follow the simpler rules described in this module.
+    NOTE: list-map and set items are merged by key, and atomic lists are owned whole. Ownership
+    rules for `x-kubernetes-map-type` and nested list types are simpler than upstream's.
     """
     base = copy.deepcopy(live) if live is not None else {"apiVersion": config.get("apiVersion"), "kind": config.get("kind"), "metadata": {}}
     applied = flatten(config, schema, apply=True)

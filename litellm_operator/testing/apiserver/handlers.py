@@ -1,8 +1,8 @@
 """The REST semantics of resource URLs: create, get, list, update, patch and delete.
 
 Every write goes through `_commit_update` or `_commit_create`, which apply the rules a real
-kube-apiserver applies to every kind: server-owned metadata is kept, generation moves on spec
-changes, writes that change nothing keep the resourceVersion, managedFields are recorded, and an
+kube-apiserver applies to every kind. Server-owned metadata is kept and generation moves on spec
+changes. Writes that change nothing keep the resourceVersion, and managedFields are recorded. An
 object whose deletion is pending disappears when its last finalizer goes.
 
 Namespace deletion (there is no namespace controller in the double, so this module does its
@@ -177,7 +177,7 @@ class ResourceApi:
         if match == "Exact" and self.storage.is_too_old(revision):
             raise StatusError(410, "Expired", "The resourceVersion for the provided list is too old.")
         if revision > self.storage.revision:
-            # The real server waits up to 3 s for the watch cache to catch up before answering 504.
+            # The real server waits up to 3 s for the watch cache to catch up before responding with 504.
             await asyncio.sleep(self.too_large_rv_wait)
             if revision > self.storage.revision:
                 raise StatusError(

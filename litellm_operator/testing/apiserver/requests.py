@@ -149,7 +149,7 @@ def media_type_of(accept: str) -> str:
 
 
 def wants(accept: str, as_kind: str) -> bool:
-    """Return whether the first acceptable media type asks for the meta.k8s.io form `as_kind`."""
+    """Return whether the first acceptable media type requests the meta.k8s.io form `as_kind`."""
     for candidate in accept.split(","):
         parameters = dict(
             part.strip().split("=", 1) for part in candidate.split(";")[1:] if "=" in part

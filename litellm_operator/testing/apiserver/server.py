@@ -132,7 +132,7 @@ class KubeApiServer:
         self.storage.close_watchers()
 
     def fail_next(self, method: str, path_regex: str, status: int = 500, times: int = 1) -> None:
-        """Answer the next `times` requests whose method and path match with an error Status."""
+        """Respond to the next `times` requests whose method and path match with an error Status."""
         self._failures.append(_InjectedFailure(method.upper(), re.compile(path_regex), status, times))
 
     def write_kubeconfig(self, path: str | pathlib.Path) -> pathlib.Path:

@@ -1,8 +1,8 @@
 """Watch streams: chunked JSON lines of ADDED, MODIFIED, DELETED, BOOKMARK and ERROR events.
 
-A watch starts at a resourceVersion: with none or "0" (or sendInitialEvents) it first sends a
-synthetic ADDED for every matching object, with a numeric RV it replays the stored history after
-that RV, and an RV older than the history gives one ERROR event (410 Expired) inside a 200 stream.
+Without a resourceVersion, with "0" or with sendInitialEvents, a watch first sends a synthetic
+ADDED for every matching object. With a numeric RV it replays the stored history after that RV.
+An RV older than the history gives one ERROR event (410 Expired) inside a 200 stream.
 Selectors are applied to both states of a change, so an object that starts matching arrives as
 ADDED and one that stops matching as DELETED.
 """
@@ -32,7 +32,7 @@ def _encode(event: dict[str, Any]) -> bytes:
 
 
 def translate_change(change: Change, matches: Callable[[dict[str, Any]], bool]) -> tuple[str, dict[str, Any]] | None:
-    """Map a stored change to the event a selected watch sees, or None when it sees nothing."""
+    """Map a stored change to the event a selected watch receives, or None when it receives none."""
     if change.type == "ADDED":
         return ("ADDED", change.obj) if matches(change.obj) else None
     if change.type == "DELETED":
