@@ -17,6 +17,7 @@ drops its memberships, measured on LiteLLM 1.108.7), so no call is made.
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any, Callable, Mapping
 
@@ -28,9 +29,12 @@ from litellm_operator.controllers.base import ObjectReconciler, SyncResult, Wait
 from litellm_operator.controllers.connection import Connection
 from litellm_operator.controllers.fields import Kind, normalize, to_request
 from litellm_operator.litellm import models
-from litellm_operator.litellm.errors import AlreadyExistsError, InvalidRequestError, NotFoundError
-from litellm_operator.runtime.controller import Request
+from litellm_operator.litellm.errors import AlreadyExistsError, InvalidRequestError, LiteLLMError, NotFoundError
+from litellm_operator.runtime.controller import ReconcileLogAdapter, Request
 from litellm_operator.runtime.kube import Resource
+
+# The adapter adds the current reconcile's controller, namespace and name to each line.
+log = ReconcileLogAdapter(logging.getLogger(__name__))
 
 TEAM_REF_INDEX = "membership-team-ref"
 USER_REF_INDEX = "membership-user-ref"
@@ -171,8 +175,8 @@ class TeamMemberAssociationReconciler(ObjectReconciler):
             "teamExists": team.exists,
             "userExists": user.exists,
             "associationIsValid": False,
-            # Kept from the last status while a reference is missing, so deletion still knows
-            # which membership it may have added.
+            # Kept from the last status while a reference is missing, so that deletion can still
+            # find the membership this object may have added.
             "teamID": team.status.get("teamID") or obj.status.team_id,
             "teamAlias": team.status.get("teamAlias") or obj.status.team_alias,
             "userID": user.status.get("userID") or obj.status.user_id,
@@ -208,7 +212,10 @@ class TeamMemberAssociationReconciler(ObjectReconciler):
             # Added by another writer since the read: compare its role and budget instead.
             member = find_member(await client.team_info(team_id), user_id)
             if member is None:
-                raise Waiting("MemberChanging", f"user {user_id} is being added to and removed from team {team_id}", status=status)
+                # Removed again by another writer between the add and this read.
+                raise LiteLLMError(
+                    None, "/team/member_add", f"user {user_id} left team {team_id} right after it was added; retrying"
+                )
 
         status["userEmail"] = member.user_email or status["userEmail"]
         changes = member_changes(obj.spec, member)
@@ -281,7 +288,7 @@ class TeamMemberAssociationReconciler(ObjectReconciler):
         if not old_team or not old_user or (old_team, old_user) == (team_id, user_id):
             return
         await _member_delete(connection, old_team, old_user)
-        self.log.info(f"removed the previous membership team_id={old_team} user_id={old_user}")
+        log.info(f"removed the previous membership team_id={old_team} user_id={old_user}")
 
     # ---- deletion ----
 
@@ -295,15 +302,16 @@ class TeamMemberAssociationReconciler(ObjectReconciler):
             # Never resolved, so never added in LiteLLM.
             return
         if self._references_gone(obj):
-            self.log.info(f"Team or User already deleted; nothing to remove in LiteLLM team_id={team_id} user_id={user_id}")
+            log.info(f"Team or User already deleted; nothing to remove in LiteLLM team_id={team_id} user_id={user_id}")
             return
         await _member_delete(connection, team_id, user_id)
 
     async def delete_without_connection(self, obj: api.TeamMemberAssociation, raw: dict[str, Any]) -> bool:
-        """Let go without LiteLLM when nothing was added, or when the Team or User takes the membership with it.
+        """Return True when nothing was added, or when the Team or User deletion removes the membership.
 
-        A terminating Team or User deletes its LiteLLM object, and that removes the membership;
-        if it cannot reach LiteLLM either, it keeps its own finalizer and reports DeleteFailed.
+        A terminating Team or User deletes its LiteLLM object, and that removes the membership.
+        If that deletion cannot reach LiteLLM either, the Team or User keeps its own finalizer
+        and reports DeleteFailed.
         """
         if not obj.status.team_id or not obj.status.user_id:
             return True
@@ -313,10 +321,10 @@ class TeamMemberAssociationReconciler(ObjectReconciler):
 
 
 async def _member_delete(connection: Connection, team_id: str, user_id: str) -> None:
-    """Remove a user from a team; a missing team, user or membership counts as removed."""
+    """Remove a user from a team. A missing team, user or membership counts as removed."""
     try:
         await connection.client.team_member_delete(models.TeamMemberDeleteRequest(team_id=team_id, user_id=user_id))
-    except (NotFoundError, InvalidRequestError):
-        # LiteLLM 1.108.7 returns 400 both for "team does not exist" and "user not found in team";
-        # 404 comes from other releases. Either way the membership is not there.
-        pass
+    except (NotFoundError, InvalidRequestError) as exc:
+        # LiteLLM 1.108.7 returns 400 both for a missing team and for a user who is not a member,
+        # and other releases return 404. Either way there is no membership left to remove.
+        log.info(f"membership already absent in LiteLLM team_id={team_id} user_id={user_id} error={exc}")
