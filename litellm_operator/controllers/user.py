@@ -14,24 +14,14 @@ any step leaves a key that the next reconcile finds again by its hash.
 
 from __future__ import annotations
 
-import base64
 import logging
-import re
-import secrets
 from typing import Any
 
 import attrs
 
 from litellm_operator import api
 from litellm_operator.controllers import mirror
-from litellm_operator.controllers.base import (
-    MANAGED_BY_LABEL,
-    MANAGED_BY_VALUE,
-    ObjectReconciler,
-    SpecInvalid,
-    SyncResult,
-    generation,
-)
+from litellm_operator.controllers.base import ObjectReconciler, SpecInvalid, SyncResult, generation
 from litellm_operator.controllers.connection import Connection
 from litellm_operator.controllers.fields import (
     Field,
@@ -42,11 +32,10 @@ from litellm_operator.controllers.fields import (
     describe_changes,
     normalize,
 )
+from litellm_operator.controllers.keys import KeyOutcome, KeySecrets, key_secret_name
 from litellm_operator.controllers.metadata import desired_metadata, metadata_changed, tags_and_guardrails
 from litellm_operator.litellm import models
-from litellm_operator.litellm.client import token_id
 from litellm_operator.litellm.errors import AlreadyExistsError, NotFoundError
-from litellm_operator.runtime.kube import SECRETS, Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -89,82 +78,18 @@ MODEL_LIMIT_ENTRIES = (("model_rpm_limit", "model_rpm_limit"), ("model_tpm_limit
 KEY_FIELDS = ("aliases", "permissions", "soft_budget", "duration", "key_alias", "blocked")
 
 
-# Data key of the key Secret, as the Go operator writes it, so existing workloads keep reading it.
-KEY_DATA_KEY = "key"
-_INVALID_NAME_CHARACTERS = re.compile(r"[^a-z0-9.-]+")
-
-
 @attrs.define
 class UserKey:
-    """The user's key after a reconcile: its Secret, LiteLLM's record and what was changed."""
+    """The user's key after a reconcile: what `KeySecrets.ensure_key` returned and what changed."""
 
-    secret_name: str
-    key: models.Key
+    outcome: KeyOutcome
     changed_fields: tuple[str, ...] = ()
 
 
-def key_secret_name(user: api.User) -> str:
-    """Return the name of the Secret with the user's key.
-
-    `<instance or "litellm">-key-<keyAlias>` is the Go operator's name; without a keyAlias the
-    object's name takes its place, prefixed with `user-` so it cannot meet a VirtualKey's alias.
-    """
+def secret_name_of(user: api.User, raw: dict[str, Any]) -> str:
+    """Return the name of the Secret with the user's key (the Go operator's naming)."""
     instance_ref = user.spec.connection_ref.instance_ref
-    prefix = (instance_ref.name if instance_ref else None) or "litellm"
-    suffix = user.spec.key_alias or f"user-{user.metadata.name}"
-    # NOTE: an alias with characters a Secret name cannot contain is mapped to "-", so two
-    # aliases that differ only there share a Secret name.
-    name = _INVALID_NAME_CHARACTERS.sub("-", f"{prefix}-key-{suffix}".lower()).strip("-.")
-    return name[:253]
-
-
-def generate_key() -> str:
-    """Return a new plaintext key; LiteLLM requires caller-chosen keys to start with "sk-"."""
-    return "sk-" + secrets.token_urlsafe(32)
-
-
-def key_secret_body(raw: dict[str, Any], name: str, value: str) -> dict[str, Any]:
-    """Return the Secret that stores the user's key, owned by the User object."""
-    meta = raw["metadata"]
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {
-            "name": name,
-            "namespace": meta["namespace"],
-            "labels": {MANAGED_BY_LABEL: MANAGED_BY_VALUE},
-            "ownerReferences": [
-                {
-                    "apiVersion": raw.get("apiVersion", api.API_VERSION),
-                    "kind": raw.get("kind", "User"),
-                    "name": meta["name"],
-                    "uid": meta["uid"],
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
-        },
-        "type": "Opaque",
-        "data": {KEY_DATA_KEY: base64.b64encode(value.encode()).decode()},
-    }
-
-
-def owned_by(secret: dict[str, Any], raw: dict[str, Any]) -> bool:
-    """Return True when the Secret's owner references name this object."""
-    uid = raw["metadata"].get("uid")
-    return any(ref.get("uid") == uid for ref in (secret.get("metadata") or {}).get("ownerReferences") or [])
-
-
-def secret_value(secret: dict[str, Any]) -> str | None:
-    """Return the plaintext key stored in a key Secret, or None when it is missing or invalid."""
-    encoded = (secret.get("data") or {}).get(KEY_DATA_KEY)
-    if not encoded:
-        return None
-    try:
-        value = base64.b64decode(encoded).decode().strip()
-    except ValueError:
-        return None
-    return value if value.startswith("sk-") else None
+    return key_secret_name(raw, instance_ref.name if instance_ref else None, user.spec.key_alias)
 
 
 def user_id_of(user: api.User) -> str:
@@ -192,9 +117,7 @@ def user_metadata(user: api.User, raw: dict[str, Any]) -> dict[str, Any]:
     guardrails go into metadata as an entry: /user/update rejects a top-level `guardrails`
     field in LiteLLM 1.108.7, and /user/new stores it in metadata the same way.
     """
-    return desired_metadata(
-        raw, user.spec.metadata, None, guardrails=user.spec.guardrails, managed=model_limits(user)
-    )
+    return desired_metadata(raw, user.spec.metadata, None, guardrails=user.spec.guardrails, managed=model_limits(user))
 
 
 def observed_fields(user: models.User) -> dict[str, Any]:
@@ -236,10 +159,9 @@ def user_status(info: models.UserInfo, key: UserKey | None = None) -> dict[str, 
 
 def key_status(key: UserKey) -> dict[str, Any]:
     """Return the status fields of the user's key (its hash, never the key itself)."""
-    litellm_key = key.key
+    litellm_key = key.outcome.key
     return {
-        "keySecretRef": key.secret_name,
-        "token": litellm_key.token,
+        **key.outcome.status,
         "keyAlias": litellm_key.key_alias,
         "keyName": litellm_key.key_name,
         "expires": mirror.text(litellm_key.expires),
@@ -284,7 +206,7 @@ class UserReconciler(ObjectReconciler):
         key: UserKey | None = None
         key_removed = False
         if wants_key(obj):
-            key = await self._sync_key(obj, raw, connection, user_id, info)
+            key = await self._sync_key(obj, raw, connection, user_id)
         else:
             key_removed = await self._delete_own_key(obj, raw, connection, info)
         if changes or created or key_removed or (key is not None and key.changed_fields):
@@ -292,6 +214,7 @@ class UserReconciler(ObjectReconciler):
 
         # Report.
         status = user_status(info, key)
+        requeue_after = key.outcome.requeue_after if key is not None else None
         if created:
             recreated = bool(obj.status.user_id)
             return SyncResult(
@@ -302,12 +225,20 @@ class UserReconciler(ObjectReconciler):
                     if recreated
                     else f"created user {user_id} in LiteLLM"
                 ),
+                requeue_after=requeue_after,
             )
         names = sorted(changes) + (list(key.changed_fields) if key is not None else [])
         if key_removed:
             names.append("key")
         if not names:
-            return SyncResult(status=status)
+            # A key rotation or replacement reports its own Event.
+            outcome = key.outcome if key is not None else None
+            return SyncResult(
+                status=status,
+                event_reason=outcome.event_reason if outcome else None,
+                event_message=outcome.event_message if outcome else None,
+                requeue_after=requeue_after,
+            )
         spec_changed = generation(raw) != (obj.status.observed_generation or 0)
         return SyncResult(
             status=status,
@@ -317,6 +248,7 @@ class UserReconciler(ObjectReconciler):
                 if spec_changed
                 else f"restored {describe_changes(dict.fromkeys(names))} changed outside the operator"
             ),
+            requeue_after=requeue_after,
         )
 
     @staticmethod
@@ -342,9 +274,7 @@ class UserReconciler(ObjectReconciler):
         body["metadata"] = user_metadata(obj, raw)
         try:
             # The key is made separately, so that its value is ours and stored first.
-            await connection.client.user_new(
-                models.UserNewRequest(user_id=user_id, auto_create_key=False, **body)
-            )
+            await connection.client.user_new(models.UserNewRequest(user_id=user_id, auto_create_key=False, **body))
         except AlreadyExistsError:
             # Either an earlier attempt created this id (the read below finds it), or another
             # LiteLLM user has this email.
@@ -375,120 +305,50 @@ class UserReconciler(ObjectReconciler):
 
     # ---- the user's key ----
 
-    async def _sync_key(
-        self, obj: api.User, raw: dict[str, Any], connection: Connection, user_id: str, info: models.UserInfo
-    ) -> UserKey:
+    async def _sync_key(self, obj: api.User, raw: dict[str, Any], connection: Connection, user_id: str) -> UserKey:
         """Make sure the user's key exists, is stored in its Secret and is blocked as the spec says."""
-        name = key_secret_name(obj)
-        value = await self._key_value(obj, raw, name)
-        token = token_id(value)
-        listed = {key.token: key for key in info.keys if key.token}
-        changed: list[str] = []
-
-        key = listed.get(token)
-        if key is None:
-            key = await self._generate_key(obj, raw, connection, user_id, value)
-            changed.append("key")
-        if bool(obj.spec.blocked) != bool(key.blocked):
-            if obj.spec.blocked:
-                key = await connection.client.key_block(token)
-            else:
-                key = await connection.client.key_unblock(token)
-            key.blocked = bool(obj.spec.blocked)
-            changed.append("blocked")
-
-        # A key made for an earlier Secret (renamed by a keyAlias change, or deleted and made
-        # again) would keep working; it goes once its replacement exists.
-        previous = obj.status.token
-        if previous and previous != token and previous in listed:
-            await self._delete_key(connection, previous)
-            changed.append("key")
-        if obj.status.key_secret_ref and obj.status.key_secret_ref != name:
-            await self._delete_secret(obj, raw, obj.status.key_secret_ref)
-        return UserKey(secret_name=name, key=key, changed_fields=tuple(dict.fromkeys(changed)))
-
-    async def _key_value(self, obj: api.User, raw: dict[str, Any], name: str) -> str:
-        """Return the key stored in the Secret, writing a new Secret first when there is none."""
-        namespace = obj.metadata.namespace
-        secret = self.ctx.get_object(SECRETS, namespace, name)
-        if secret is None:
-            value = generate_key()
-            try:
-                secret = await self.ctx.client.create(SECRETS, namespace, key_secret_body(raw, name, value))
-                self.log.info("created key Secret secret=%s", name)
-                return value
-            except Conflict:
-                # The cache has not seen a Secret created by an earlier attempt yet.
-                secret = await self.ctx.client.get(SECRETS, namespace, name)
-        if not owned_by(secret, raw):
-            raise SpecInvalid(
-                "KeySecretConflict",
-                f"Secret {name} exists and is not owned by this User; set another spec.keyAlias "
-                "or delete that Secret",
-            )
-        value = secret_value(secret)
-        if not value:
-            raise SpecInvalid(
-                "KeySecretInvalid",
-                f"Secret {name} has no data key {KEY_DATA_KEY!r} starting with 'sk-'; delete the "
-                "Secret to have a new key made",
-            )
-        return value
-
-    async def _generate_key(
-        self, obj: api.User, raw: dict[str, Any], connection: Connection, user_id: str, value: str
-    ) -> models.Key:
         spec = obj.spec
+        name = secret_name_of(obj, raw)
         request = models.KeyGenerateRequest(
-            key=value,
             user_id=user_id,
             key_alias=spec.key_alias or models.UNSET,
             duration=spec.duration or models.UNSET,
             aliases=dict(spec.aliases) if spec.aliases else models.UNSET,
             permissions=dict(spec.permissions) if spec.permissions else models.UNSET,
             soft_budget=float(spec.soft_budget) if spec.soft_budget else models.UNSET,
+            blocked=True if spec.blocked else models.UNSET,
             metadata=desired_metadata(raw, None, None),
         )
-        try:
-            generated = await connection.client.key_generate(request)
-        except AlreadyExistsError:
-            raise SpecInvalid(
-                "KeyAliasTaken",
-                f"spec.keyAlias {spec.key_alias!r} is already used by another LiteLLM key; choose "
-                "another keyAlias",
-            ) from None
-        self.log.info("created the user's key in LiteLLM user_id=%s", user_id)
-        return generated
+        outcome = await KeySecrets(self.ctx).ensure_key(
+            raw, secret_name=name, connection=connection, generate_request=request
+        )
+        changed = ["key"] if outcome.created else []
 
-    @staticmethod
-    async def _delete_key(connection: Connection, token: str) -> None:
-        try:
-            await connection.client.key_delete(keys=[token])
-        except NotFoundError:
-            pass
+        key = outcome.key
+        if bool(spec.blocked) != bool(key.blocked):
+            if spec.blocked:
+                await connection.client.key_block(outcome.token_id)
+            else:
+                await connection.client.key_unblock(outcome.token_id)
+            key.blocked = bool(spec.blocked)
+            changed.append("blocked")
 
-    async def _delete_secret(self, obj: api.User, raw: dict[str, Any], name: str) -> None:
-        secret = self.ctx.get_object(SECRETS, obj.metadata.namespace, name)
-        if secret is None or not owned_by(secret, raw):
-            return
-        try:
-            await self.ctx.client.delete(SECRETS, obj.metadata.namespace, name)
-        except NotFound:
-            return
-        self.log.info("deleted key Secret secret=%s", name)
+        # A keyAlias change renames the Secret; ensure_key has replaced the key already.
+        if obj.status.key_secret_ref and obj.status.key_secret_ref != name:
+            await KeySecrets(self.ctx).delete_secret(raw, obj.status.key_secret_ref)
+        return UserKey(outcome=outcome, changed_fields=tuple(changed))
 
     async def _delete_own_key(
         self, obj: api.User, raw: dict[str, Any], connection: Connection, info: models.UserInfo
     ) -> bool:
-        """Remove the key the operator made, after autoCreateKey turned false."""
-        changed = False
-        token = obj.status.token
-        if token and any(key.token == token for key in info.keys):
-            await self._delete_key(connection, token)
-            changed = True
-        if obj.status.key_secret_ref:
-            await self._delete_secret(obj, raw, obj.status.key_secret_ref)
-        return changed
+        """Remove the key the operator made, after autoCreateKey turned false; True if one existed."""
+        name = obj.status.key_secret_ref
+        if not name:
+            return False
+        keys = KeySecrets(self.ctx)
+        await keys.delete_keys(raw, connection, name)
+        await keys.delete_secret(raw, name)
+        return True
 
     # ---- deletion ----
 
@@ -504,4 +364,4 @@ class UserReconciler(ObjectReconciler):
     async def cleanup_owned(self, obj: api.User, raw: dict[str, Any]) -> None:
         # A real cluster's garbage collector would remove the Secret through its owner
         # reference too; deleting it here makes it go before the finalizer, everywhere.
-        await self._delete_secret(obj, raw, obj.status.key_secret_ref or key_secret_name(obj))
+        await KeySecrets(self.ctx).delete_secret(raw, obj.status.key_secret_ref or secret_name_of(obj, raw))

@@ -90,9 +90,9 @@ async def key_secret_value(cluster: Cluster, name: str) -> str:
 
 async def key_info_as(litellm: LiteLLMTarget, key: str) -> tuple[int, dict[str, Any]]:
     """Call /key/info with the key itself as the bearer, the way a workload would use it."""
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{litellm.url}/key/info", headers={"Authorization": f"Bearer {key}"}) as response:
-            return response.status, await response.json(content_type=None)
+    headers = {"Authorization": f"Bearer {key}"}
+    async with aiohttp.ClientSession() as session, session.get(f"{litellm.url}/key/info", headers=headers) as response:
+        return response.status, await response.json(content_type=None)
 
 
 async def gone(cluster: Cluster, resource: Any, name: str) -> bool:
@@ -279,7 +279,9 @@ async def test_user_key_recreated_when_deleted(cluster: Cluster, litellm: LiteLL
 
 
 async def test_user_blocked_blocks_key(cluster: Cluster, litellm: LiteLLMTarget, operator) -> None:
-    await cluster.client.create(api.USERS, cluster.namespace, user_body("gina", f"{cluster.namespace}-gina@example.com"))
+    await cluster.client.create(
+        api.USERS, cluster.namespace, user_body("gina", f"{cluster.namespace}-gina@example.com")
+    )
     obj = await ready_user(cluster, "gina")
     token = obj["status"]["token"]
 
@@ -295,7 +297,9 @@ async def test_user_blocked_blocks_key(cluster: Cluster, litellm: LiteLLMTarget,
 
 
 async def test_user_auto_key_turned_off(cluster: Cluster, litellm: LiteLLMTarget, operator) -> None:
-    await cluster.client.create(api.USERS, cluster.namespace, user_body("hank", f"{cluster.namespace}-hank@example.com"))
+    await cluster.client.create(
+        api.USERS, cluster.namespace, user_body("hank", f"{cluster.namespace}-hank@example.com")
+    )
     obj = await ready_user(cluster, "hank")
     secret_name = obj["status"]["keySecretRef"]
 
