@@ -14,7 +14,7 @@ Used by the VirtualKey reconciler and by the User reconciler for the user's auto
     await keys.delete_secret(raw, secret_name)     # in cleanup_owned
 
 LiteLLM returns a plaintext key only once, so the operator generates the value itself and writes
-it to the Secret before LiteLLM ever sees it. LiteLLM's token id is the SHA-256 of the value, so
+it to the Secret before LiteLLM receives it. LiteLLM's token id is the SHA-256 of the value, so
 the key can always be found again from the Secret. Each step is safe to repeat after a crash:
 
 1. The Secret holds the value. A Secret written by the operator carries the token id of its value
@@ -160,7 +160,7 @@ class KeyOutcome:
 
 @attrs.define
 class _Plan:
-    """What the Secret holds after step 1, and how the old key (if any) is retired."""
+    """The value the Secret contains after step 1, and how the old key (if any) is retired."""
 
     value: str
     rotation: bool = False

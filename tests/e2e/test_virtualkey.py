@@ -62,9 +62,9 @@ async def secret_key(cluster: Cluster, secret_name: str) -> str:
 
 async def authenticates(litellm: LiteLLMTarget, key: str) -> bool:
     """Return True when `key` itself is accepted as a bearer token by /key/info."""
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{litellm.url}/key/info", headers={"Authorization": f"Bearer {key}"}) as response:
-            return response.status == 200
+    headers = {"Authorization": f"Bearer {key}"}
+    async with aiohttp.ClientSession() as session, session.get(f"{litellm.url}/key/info", headers=headers) as response:
+        return response.status == 200
 
 
 async def keys_with_alias(litellm: LiteLLMTarget, alias: str) -> list[models.Key]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -48,7 +48,7 @@ def test_parse_duration_invalid(text: str) -> None:
 
 
 def test_timestamp_round_trip() -> None:
-    moment = datetime(2025, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+    moment = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
     assert parse_timestamp(timestamp(moment)) == moment
 
 
