@@ -35,7 +35,7 @@ from litellm_operator.controllers.fields import (
 from litellm_operator.controllers.keys import KeyOutcome, KeySecrets, key_secret_name
 from litellm_operator.controllers.metadata import desired_metadata, metadata_changed, tags_and_guardrails
 from litellm_operator.litellm import models
-from litellm_operator.litellm.errors import AlreadyExistsError, NotFoundError
+from litellm_operator.litellm.errors import AlreadyExistsError, LiteLLMError, NotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ USER_FIELDS = (
     # /user/new refuses model_max_budget without an Enterprise licence (500) but /user/update
     # accepts it, so it is left out of the create request and set by the first update.
     Field("model_max_budget", "model_max_budget", Kind.MONEY_MAPPING),
-    # /user/update ignores sso_user_id; LiteLLM changes spend with every request.
+    # /user/update ignores sso_user_id. LiteLLM changes spend with every request.
     Field("sso_user_id", "sso_user_id", Kind.TEXT, create_only=True),
     Field("spend", "spend", Kind.MONEY, create_only=True),
     # /user/update ignores teams. Memberships after creation belong to TeamMemberAssociation
@@ -68,14 +68,9 @@ USER_FIELDS = (
 )
 UPDATE_ONLY = frozenset({"model_max_budget"})
 
-# LiteLLM keeps a user's per-model rate limits inside `metadata`, whatever the request names them.
-MODEL_LIMIT_ENTRIES = (("model_rpm_limit", "model_rpm_limit"), ("model_tpm_limit", "model_tpm_limit"))
-
-# Spec fields that LiteLLM stores on keys, not on users: /user/update rejects aliases,
-# permissions and blocked (400), and accepts soft_budget without storing it. They are applied
-# to the user's own key: aliases, permissions, soft_budget and duration when it is created,
-# blocked on every reconcile. keyAlias names that key.
-KEY_FIELDS = ("aliases", "permissions", "soft_budget", "duration", "key_alias", "blocked")
+# Spec fields whose values LiteLLM keeps inside a user's `metadata`, under the same names,
+# whether the request sends them at the top level or in metadata.
+MODEL_LIMIT_FIELDS = ("model_rpm_limit", "model_tpm_limit")
 
 
 @attrs.define
@@ -105,17 +100,16 @@ def wants_key(user: api.User) -> bool:
 def model_limits(user: api.User) -> dict[str, Any]:
     """Return the per-model rate limits as the integer maps LiteLLM keeps in metadata."""
     limits: dict[str, Any] = {}
-    for spec_attr, entry in MODEL_LIMIT_ENTRIES:
-        value = normalize(Kind.INTEGER_MAPPING, getattr(user.spec, spec_attr))
-        limits[entry] = value or None
+    for name in MODEL_LIMIT_FIELDS:
+        limits[name] = normalize(Kind.INTEGER_MAPPING, getattr(user.spec, name)) or None
     return limits
 
 
 def user_metadata(user: api.User, raw: dict[str, Any]) -> dict[str, Any]:
     """Return the metadata LiteLLM should hold for the user.
 
-    guardrails go into metadata as an entry: /user/update rejects a top-level `guardrails`
-    field in LiteLLM 1.108.7, and /user/new stores it in metadata the same way.
+    guardrails are a metadata entry, because /user/update in LiteLLM 1.108.7 rejects a
+    top-level `guardrails` field and /user/new stores that field in metadata anyway.
     """
     return desired_metadata(raw, user.spec.metadata, None, guardrails=user.spec.guardrails, managed=model_limits(user))
 
@@ -188,9 +182,9 @@ class UserReconciler(ObjectReconciler):
         if obj.spec.blocked and not wants_key(obj):
             raise SpecInvalid(
                 "BlockedWithoutKey",
-                "spec.blocked needs the user's own key: LiteLLM 1.108.7 stores no blocked flag on "
-                "users, so the operator blocks the key it created; remove autoCreateKey: false, or "
-                "block the user's VirtualKeys instead",
+                "spec.blocked needs the user's own key, because LiteLLM 1.108.7 stores no blocked "
+                "flag on users and the operator blocks the key it created. Remove autoCreateKey: "
+                "false, or block the user's VirtualKeys instead",
             )
 
         # Observe.
@@ -290,7 +284,9 @@ class UserReconciler(ObjectReconciler):
         email = obj.spec.user_email
         try:
             listed = await connection.client.user_list(user_email=email)
-        except Exception:  # noqa: BLE001 - the message is still useful without the other id
+        except LiteLLMError as error:
+            # The message is still useful without the other user's id.
+            log.info("cannot look up the user with a duplicate email error=%s", type(error).__name__)
             listed = None
         # /user/list matches the email partially, so look for the exact address.
         owner = next(
@@ -299,14 +295,19 @@ class UserReconciler(ObjectReconciler):
         )
         named = f" (user ID {owner})" if owner else ""
         return (
-            f"spec.userEmail {email!r} belongs to another LiteLLM user{named}; set spec.userID to "
+            f"spec.userEmail {email!r} belongs to another LiteLLM user{named}. Set spec.userID to "
             "that user's ID to manage it with this object, or use another email"
         )
 
     # ---- the user's key ----
 
     async def _sync_key(self, obj: api.User, raw: dict[str, Any], connection: Connection, user_id: str) -> UserKey:
-        """Make sure the user's key exists, is stored in its Secret and is blocked as the spec says."""
+        """Create or repair the user's key and its Secret, and block or unblock the key per the spec.
+
+        aliases, permissions, soft_budget and duration are key fields that LiteLLM does not store
+        on a user (/user/update rejects the first two with 400 and drops soft_budget). They are
+        sent when the key is created and not compared afterwards. blocked is compared every time.
+        """
         spec = obj.spec
         name = secret_name_of(obj, raw)
         request = models.KeyGenerateRequest(
@@ -333,7 +334,7 @@ class UserReconciler(ObjectReconciler):
             key.blocked = bool(spec.blocked)
             changed.append("blocked")
 
-        # A keyAlias change renames the Secret; ensure_key has replaced the key already.
+        # A keyAlias change renames the Secret. ensure_key has replaced the key already.
         if obj.status.key_secret_ref and obj.status.key_secret_ref != name:
             await KeySecrets(self.ctx).delete_secret(raw, obj.status.key_secret_ref)
         return UserKey(outcome=outcome, changed_fields=tuple(changed))
@@ -354,14 +355,11 @@ class UserReconciler(ObjectReconciler):
 
     async def delete_external(self, obj: api.User, raw: dict[str, Any], connection: Connection) -> None:
         # The id is derived even without a status, so a user created just before a crash is
-        # deleted too; an unknown id is a 404, which counts as deleted. LiteLLM 1.108.7 deletes
-        # the user's keys with the user.
+        # deleted too. An unknown id is a 404, which counts as deleted. LiteLLM 1.108.7 deletes
+        # the user's keys together with the user.
         await connection.client.user_delete([user_id_of(obj)])
 
-    async def delete_without_connection(self, obj: api.User, raw: dict[str, Any]) -> bool:
-        return False
-
     async def cleanup_owned(self, obj: api.User, raw: dict[str, Any]) -> None:
-        # A real cluster's garbage collector would remove the Secret through its owner
-        # reference too; deleting it here makes it go before the finalizer, everywhere.
+        # A real cluster's garbage collector would also remove the Secret through its owner
+        # reference. Deleting it here removes it before the finalizer goes, with or without one.
         await KeySecrets(self.ctx).delete_secret(raw, obj.status.key_secret_ref or secret_name_of(obj, raw))
