@@ -31,7 +31,7 @@ class Kind(enum.Enum):
 
 
 class Removal(enum.Enum):
-    """What happens in LiteLLM when a field is absent from the spec."""
+    """Policy for a field that is absent from the spec."""
 
     CLEAR = "clear"  # send the kind's cleared value (null, [] or {})
     KEEP = "keep"  # leave LiteLLM's value: its update endpoint ignores every cleared value

@@ -767,7 +767,7 @@ def _copy(value: Any) -> Any:
     return value
 
 
-# Measured on LiteLLM 1.108.7: /user/update sends these fields even when null (null clears).
+# Measured on LiteLLM 1.108.7: /user/update applies these fields even when null, so null clears them.
 _USER_NULLABLE = {"max_budget", "budget_duration", "tpm_limit", "rpm_limit"}
 # Fields that LiteLLM keeps inside a user's metadata, whatever the request names them.
 _USER_METADATA_FIELDS = ("model_rpm_limit", "model_tpm_limit")
