@@ -135,8 +135,9 @@ def classify_error(
     - Enterprise refusals carry no structured marker, so the request decides:
       403 when the request set ``tags`` or ``guardrails`` (LiteLLM checks the licence for
       those fields before any permission check); 400 on ``/team/member_add`` or
-      ``/team/member_update`` when the request gave a member ``role: admin``; and a 500 from
-      ``/key/regenerate`` in LiteLLM's own JSON error envelope (a proxy or gateway 5xx
+      ``/team/member_update`` when the request gave a member ``role: admin``; a 500 from
+      ``/key/regenerate``, or from ``/key/generate`` and ``/key/update`` when the request set
+      ``model_max_budget``, in LiteLLM's own JSON error envelope (a proxy or gateway 5xx
       without that envelope stays ``UnavailableError``).
     """
     message, error_type, param = parse_error_body(body)
@@ -152,6 +153,8 @@ def classify_error(
         if error_type == "team_member_already_in_team":
             return AlreadyExistsError(*args)
     if status == 500 and endpoint == "/key/regenerate" and _is_litellm_envelope(body):
+        return EnterpriseFeatureError(*args)
+    if status == 500 and endpoint in _KEY_WRITES and request_body.get("model_max_budget") and _is_litellm_envelope(body):
         return EnterpriseFeatureError(*args)
 
     if status in (401, 403):
@@ -169,6 +172,10 @@ def classify_error(
     if 400 <= status < 500:
         return InvalidRequestError(*args)
     return LiteLLMError(*args)
+
+
+# LiteLLM 1.108.7 answers a key's model_max_budget without a licence with a 500 in its own envelope.
+_KEY_WRITES = ("/key/generate", "/key/update")
 
 
 def _may_be_duplicate_id(endpoint: str, request_body: dict[str, Any], param: str | None) -> bool:

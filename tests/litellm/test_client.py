@@ -483,6 +483,26 @@ async def test_regenerate_500_is_enterprise(litellm: LiteLLMClient, mocked: Scri
         await litellm.key_regenerate(KeyRegenerateRequest(key=VIRTUAL))
 
 
+async def test_model_max_budget_500_is_enterprise(litellm: LiteLLMClient, mocked: ScriptedServer) -> None:
+    message = "Invalid model_max_budget: You must have an enterprise license to set model_max_budget."
+    mocked.post(
+        "/key/generate",
+        status=500,
+        payload={"error": {"message": message, "type": "internal_server_error", "param": None, "code": "500"}},
+    )
+
+    with pytest.raises(EnterpriseFeatureError):
+        await litellm.key_generate(KeyGenerateRequest(key_alias="a", model_max_budget={"m": {"budget_limit": 1}}))
+
+
+async def test_key_generate_500_without_budget_is_unavailable(litellm: LiteLLMClient, mocked: ScriptedServer) -> None:
+    payload = {"error": {"message": "database down", "type": "internal_server_error", "param": None, "code": "500"}}
+    mocked.post("/key/generate", status=500, payload=payload)
+
+    with pytest.raises(UnavailableError):
+        await litellm.key_generate(KeyGenerateRequest(key_alias="a"))
+
+
 async def test_regenerate_gateway_502_is_unavailable(litellm: LiteLLMClient, mocked: ScriptedServer) -> None:
     mocked.post("/key/regenerate", status=502, body="Bad Gateway")
 

@@ -156,6 +156,18 @@ class FakeState:
                 )
         return None
 
+    @staticmethod
+    def _check_model_max_budget(body: dict[str, Any]) -> Response | None:
+        # LiteLLM 1.108.7 refuses a key's per-model budget without a licence, with a 500.
+        if body.get("model_max_budget"):
+            return error_envelope(
+                500,
+                "Invalid model_max_budget: You must have an enterprise license to set model_max_budget. "
+                + _PREMIUM,
+                "internal_server_error",
+            )
+        return None
+
     def _apply(self, record: dict[str, Any], body: dict[str, Any], fields: dict[str, Any]) -> None:
         for name in fields:
             if name in body:
@@ -626,7 +638,7 @@ class FakeState:
         self.deleted_keys[key["token"]] = key
 
     def key_generate(self, body: dict[str, Any], *, generated_only: bool = False) -> Response:
-        problem = self._check_fields(body) or self._check_enterprise(body)
+        problem = self._check_fields(body) or self._check_enterprise(body) or self._check_model_max_budget(body)
         if problem:
             return problem
         plaintext = None if generated_only else body.get("key")
@@ -677,7 +689,7 @@ class FakeState:
         key, deleted = self.find_key(str(body.get("key") or ""))
         if key is None or deleted:
             return error_envelope(404, "Key not found.", "not_found_error", "key")
-        problem = self._check_fields(body) or self._check_enterprise(body)
+        problem = self._check_fields(body) or self._check_enterprise(body) or self._check_model_max_budget(body)
         if problem:
             return problem
         self._apply(key, body, _KEY_FIELDS)
