@@ -45,7 +45,10 @@ manifests: install-dev ## Regenerate the CRDs in manifests/crd from the Python m
 
 .PHONY: test
 test: install-dev ## Run all tests (end-to-end ones too when LITELLM_URL and LITELLM_MASTER_KEY are set).
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@# pytest exits with 5 when it collected no tests; that fails the target like any other error.
+	@status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
+	exit $$status
 
 .PHONY: test-e2e
 test-e2e: install-dev ## Run only the end-to-end tests (pytest -m e2e); needs LITELLM_URL and LITELLM_MASTER_KEY.
