@@ -13,6 +13,7 @@ import yaml
 
 from litellm_operator import api
 from litellm_operator.controllers.base import FINALIZER
+from litellm_operator.controllers.keys import ROTATE_ANNOTATION
 from litellm_operator.controllers.metadata import OWNER_KEY
 from litellm_operator.litellm import models
 from litellm_operator.litellm.client import token_id
@@ -435,3 +436,27 @@ async def test_user_secrets_never_exposed(
     for text in texts:
         assert key not in text
         assert litellm.master_key not in text
+
+
+async def test_user_key_rotated(cluster: Cluster, litellm: LiteLLMTarget, operator) -> None:
+    body = user_body("gina", f"{cluster.namespace}-gina@example.com", keyAlias=f"{cluster.namespace}-gina")
+    body["metadata"]["annotations"] = {"litellm-operator.litellm.ai/rotation-grace-period": "1s"}
+    await cluster.client.create(api.USERS, cluster.namespace, body)
+    obj = await ready_user(cluster, "gina")
+    secret_name = obj["status"]["keySecretRef"]
+    old_key = await key_secret_value(cluster, secret_name)
+
+    patch = {"metadata": {"annotations": {ROTATE_ANNOTATION: "now"}}}
+    await cluster.client.patch(api.USERS, cluster.namespace, "gina", patch)
+
+    async def rotated() -> bool:
+        current = await cluster.client.get(api.USERS, cluster.namespace, "gina")
+        status = current.get("status") or {}
+        return status.get("lastRotationRequest") == "now" and "previousTokenID" not in status
+
+    await eventually(rotated, what="user key rotated and the old key revoked")
+    new_key = await key_secret_value(cluster, secret_name)
+    assert new_key != old_key
+    assert (await key_info_as(litellm, new_key))[0] == 200
+    assert (await key_info_as(litellm, old_key))[0] != 200
+    assert (await litellm.client.key_info(token_id(new_key))).user_id == obj["status"]["userID"]
