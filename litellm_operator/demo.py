@@ -3,9 +3,9 @@
 The demo starts the Kubernetes API server double, a LiteLLM proxy (the real one named by
 LITELLM_URL and LITELLM_MASTER_KEY when both are set, the in-process fake otherwise) and the
 operator. It applies `manifests/samples/` with the connection Secret pointed at that proxy,
-through `kubectl` when it is installed and through the operator's own client otherwise, waits
-until the objects are Ready, prints them as `kubectl get -o wide` would, deletes them again so a
-shared proxy is left as it was, and stops.
+through `kubectl` when it is installed and through the operator's own client otherwise. Then it
+waits until the objects are Ready and prints them as `kubectl get -o wide` would. At the end it
+deletes them again, so a shared proxy is left as it was, and stops.
 
 Run it with `python -m litellm_operator.demo` (`--help` lists the options).
 """
@@ -24,8 +24,8 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timezone
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -39,11 +39,9 @@ from litellm_operator.testing.cluster import CRD_DIR
 from litellm_operator.testing.litellm_fake import FakeLiteLLM
 from litellm_operator.testing.operator import running_operator
 
-log = logging.getLogger(__name__)
-
 SAMPLES_DIR = Path(__file__).resolve().parents[1] / "manifests" / "samples"
 NAMESPACE = "litellm-demo"
-# Seconds between two reads while waiting for the objects; a client of the API server polls.
+# Seconds between two reads while waiting for the objects, because a client of the API server polls.
 POLL_INTERVAL = 0.2
 
 # The LiteLLM-side identity of each kind, shown next to its printer columns.
@@ -183,7 +181,7 @@ def age(timestamp: str | None, now: datetime) -> str:
     """Format the time since `timestamp` the way kubectl's AGE column does."""
     if not timestamp:
         return "<unknown>"
-    created = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    created = datetime.fromisoformat(timestamp)
     seconds = max(0, int((now - created).total_seconds()))
     if seconds < 120:
         return f"{seconds}s"
@@ -235,7 +233,7 @@ async def list_objects(client: KubeClient, namespace: str, resource: Resource) -
 async def wait_until_ready(
     client: KubeClient, namespace: str, kinds: Sequence[api.KindInfo], timeout: float
 ) -> list[str]:
-    """Wait until every object of `kinds` is Ready; return `kind/name` of those that are not."""
+    """Wait until every object of `kinds` is Ready, and return `kind/name` of those that are not."""
     deadline = time.monotonic() + timeout
     while True:
         pending = []
@@ -290,8 +288,10 @@ async def run_demo(
     alias_suffix: str = "",
     env: dict[str, str] | None = None,
 ) -> int:
-    """Run the demo, printing to `out` (default stdout); return 0 when every object with a
-    controller became Ready, else 1."""
+    """Run the demo, printing to `out` (default stdout).
+
+    Returns 0 when every object with a controller became Ready, else 1.
+    """
 
     def say(text: str = "") -> None:
         print(text, file=out or sys.stdout, flush=True)
@@ -322,7 +322,7 @@ async def _run(
     client: KubeClient,
     server: KubeApiServer,
     endpoint: LiteLLMEndpoint,
-    say: Any,
+    say: Callable[[str], None],
     *,
     timeout: float,
     keep: bool,
@@ -350,7 +350,7 @@ async def _run(
             say(f"  {line}")
 
         pending = await wait_until_ready(client, NAMESPACE, kinds, timeout)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for info in api.KINDS:
             objects = await list_objects(client, NAMESPACE, info.resource)
             if not objects:

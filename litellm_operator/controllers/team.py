@@ -51,7 +51,7 @@ def observed_fields(team: models.Team) -> dict[str, Any]:
 async def update_permissions(client: LiteLLMClient, team_id: str, permissions: list[str]) -> None:
     """Replace the routes that team members without the admin role may call."""
     # TODO: use a public LiteLLMClient.team_permissions_update once the client has one.
-    await client._post(  # noqa: SLF001
+    await client._post(
         "/team/permissions_update", {"team_id": team_id, "team_member_permissions": list(permissions)}
     )
 
@@ -170,7 +170,7 @@ class TeamReconciler(ObjectReconciler):
             await connection.client.team_new(models.TeamNewRequest(team_id=team_id, **body))
         except AlreadyExistsError as exc:
             # Either an earlier attempt created the team after our read, or LiteLLM rejected the
-            # request: /team/new answers 400 for both, so only a second read can tell them apart.
+            # request: /team/new returns 400 for both, so only a second read can tell them apart.
             try:
                 return (await connection.client.team_info(team_id)).team_info
             except NotFoundError:

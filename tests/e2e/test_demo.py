@@ -1,7 +1,7 @@
 """`make demo`: the demo applies the samples, reports them Ready, and cleans up after itself.
 
 The demo uses the real proxy when LITELLM_URL and LITELLM_MASTER_KEY are set, like the other
-end-to-end tests; a random alias suffix keeps two runs on one shared proxy apart.
+end-to-end tests. A random alias suffix keeps two runs on one shared proxy apart.
 """
 
 from __future__ import annotations

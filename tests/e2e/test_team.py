@@ -388,7 +388,7 @@ async def test_team_status_patch_failure_no_duplicate(
     cluster: Cluster, litellm: LiteLLMTarget, double, operator
 ) -> None:
     # The first status write after the team is created in LiteLLM fails, as if the operator
-    # crashed between the two steps; the retry must find the team instead of creating another.
+    # crashed between the two steps. The retry must find the team instead of creating another.
     double.fail_next("PATCH", r".*/teams/.*/status")
     alias = f"{cluster.namespace}-crash"
     await cluster.client.create(api.TEAMS, cluster.namespace, team_body("crash", alias))

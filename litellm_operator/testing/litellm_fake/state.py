@@ -295,7 +295,7 @@ class FakeState:
         return 200, self.team_view(team)
 
     def _check_organization(self, body: dict[str, Any], *, missing_status: int) -> Response | None:
-        # LiteLLM checks that the organization exists: /team/new answers 400, /team/update 404.
+        # LiteLLM checks that the organization exists: /team/new returns 400, /team/update 404.
         # An empty string or null removes the team from its organization.
         organization_id = body.get("organization_id")
         if organization_id and organization_id not in self.organizations:
