@@ -17,7 +17,6 @@ from litellm_operator.controllers.connection import Connection
 from litellm_operator.controllers.fields import Field, Kind, changed_fields, create_request, describe_changes
 from litellm_operator.controllers.metadata import desired_metadata, metadata_changed, tags_and_guardrails
 from litellm_operator.litellm import models
-from litellm_operator.litellm.client import LiteLLMClient
 from litellm_operator.litellm.errors import AlreadyExistsError, InvalidRequestError, NotFoundError
 
 TEAM_FIELDS = (
@@ -46,14 +45,6 @@ def observed_fields(team: models.Team) -> dict[str, Any]:
     observed["model_aliases"] = team.model_aliases
     observed[PERMISSIONS_FIELD.api] = team.team_member_permissions
     return observed
-
-
-async def update_permissions(client: LiteLLMClient, team_id: str, permissions: list[str]) -> None:
-    """Replace the routes that team members without the admin role may call."""
-    # TODO: use a public LiteLLMClient.team_permissions_update once the client has one.
-    await client._post(
-        "/team/permissions_update", {"team_id": team_id, "team_member_permissions": list(permissions)}
-    )
 
 
 def team_status(team: models.Team) -> dict[str, Any]:
@@ -133,7 +124,7 @@ class TeamReconciler(ObjectReconciler):
             if changes:
                 await client.team_update(models.TeamUpdateRequest(team_id=team_id, **changes))
             if permissions:
-                await update_permissions(client, team_id, permissions[PERMISSIONS_FIELD.api])
+                await client.team_permissions_update(team_id, permissions[PERMISSIONS_FIELD.api])
         except InvalidRequestError as exc:
             raise SpecInvalid("InvalidSpec", f"LiteLLM rejected the team update: {exc}") from None
         if blocked_changed:

@@ -127,6 +127,16 @@ class LiteLLMClient:
         """Unblock a team."""
         return parse(await self._post("/team/unblock", {"team_id": team_id}), Team)
 
+    async def team_permissions_update(self, team_id: str, permissions: list[str]) -> None:
+        """Replace the routes that team members without the admin role may call.
+
+        ``/team/update`` ignores ``team_member_permissions`` in LiteLLM 1.108.7; only this
+        endpoint changes them. Raises ``NotFoundError`` when the team does not exist.
+        """
+        await self._post(
+            "/team/permissions_update", {"team_id": team_id, "team_member_permissions": list(permissions)}
+        )
+
     async def team_list(
         self,
         *,

@@ -680,3 +680,11 @@ async def test_pool_shares_one_session(fake: Any) -> None:
     assert first._session is second._session
     assert first._session.closed
     assert listed.total == 0
+
+
+async def test_team_permissions_update(litellm: LiteLLMClient, mocked: ScriptedServer) -> None:
+    mocked.post("/team/permissions_update", payload={"team_id": "t1", "team_member_permissions": ["/key/info"]})
+
+    await litellm.team_permissions_update("t1", ["/key/info"])
+
+    assert mocked.sent("POST", "/team/permissions_update")[-1].json == {"team_id": "t1", "team_member_permissions": ["/key/info"]}
