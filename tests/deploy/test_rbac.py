@@ -20,16 +20,13 @@ KINDS = ("teams", "users", "virtualkeys", "teammemberassociations")
 GROUP = "auth.litellm.ai"
 
 EXPECTED_MANAGER_GRANTS = (
-    {(GROUP, plural, verb) for plural in KINDS for verb in ("get", "list", "watch", "update", "patch")}
-    | {(GROUP, f"{plural}/status", verb) for plural in KINDS for verb in ("get", "update", "patch")}
-    | {(GROUP, f"{plural}/finalizers", "update") for plural in KINDS}
-    | {("", "secrets", verb) for verb in ("get", "list", "watch", "create", "update", "patch", "delete")}
+    {(GROUP, plural, verb) for plural in KINDS for verb in ("list", "watch", "patch")}
+    | {(GROUP, f"{plural}/status", "patch") for plural in KINDS}
+    | {(GROUP, f"{plural}/finalizers", "update") for plural in ("users", "virtualkeys")}
+    | {("", "secrets", verb) for verb in ("get", "list", "watch", "create", "patch", "delete")}
     | {("", "events", verb) for verb in ("create", "patch")}
-    | {("events.k8s.io", "events", verb) for verb in ("create", "patch")}
 )
-EXPECTED_LEADER_ELECTION_GRANTS = {
-    ("coordination.k8s.io", "leases", verb) for verb in ("get", "create", "update", "patch")
-}
+EXPECTED_LEADER_ELECTION_GRANTS = {("coordination.k8s.io", "leases", verb) for verb in ("get", "create", "update")}
 
 
 def rules_of(role):
