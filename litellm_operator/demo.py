@@ -216,7 +216,7 @@ def table(info: api.KindInfo, objects: Sequence[dict[str, Any]], now: datetime) 
         values = [cell(json_path(obj, path)) for _, path in columns]
         rows.append([obj["metadata"]["name"], *values, age(obj["metadata"].get("creationTimestamp"), now)])
     widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]
-    return "\n".join("   ".join(text.ljust(width) for text, width in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join("   ".join(text.ljust(width) for text, width in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
 def is_ready(obj: dict[str, Any]) -> bool:

@@ -67,10 +67,7 @@ def _class_table(cls: type) -> list[str]:
     lines = [f"## {cls.__name__}", "", doc, "", *_table_header()]
     for attribute in resolved_fields(cls):
         spec = field_spec(attribute)
-        if spec is not None and spec.schema_opaque:
-            type_name = "ObjectMeta (Kubernetes)"
-        else:
-            type_name = _type_name(attribute.type)
+        type_name = "ObjectMeta (Kubernetes)" if spec is not None and spec.schema_opaque else _type_name(attribute.type)
         required = "yes" if spec is not None and spec.required else ""
         validation = _validation_text(spec) if spec is not None else ""
         description = spec.description if spec is not None else ""

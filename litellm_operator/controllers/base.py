@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import random
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import attrs
 
@@ -206,7 +207,7 @@ class ObjectReconciler:
 
     async def _add_finalizer(self, raw: dict[str, Any]) -> dict[str, Any]:
         meta = raw["metadata"]
-        finalizers = list(meta.get("finalizers") or []) + [FINALIZER]
+        finalizers = [*list(meta.get("finalizers") or []), FINALIZER]
         # The resourceVersion makes this a compare-and-swap: a stale cache gets 409 and a retry
         # instead of dropping someone else's finalizer.
         patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}

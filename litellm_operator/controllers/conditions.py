@@ -6,8 +6,9 @@ into the stored list so lastTransitionTime moves only when a status flips.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from litellm_operator.runtime.conditions import (
     FALSE,

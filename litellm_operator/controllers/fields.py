@@ -10,8 +10,9 @@ was set, and `null` where the spec has an empty map.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import attrs
 

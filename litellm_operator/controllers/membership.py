@@ -18,8 +18,9 @@ drops its memberships, measured on LiteLLM 1.108.7), so no call is made.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import attrs
 

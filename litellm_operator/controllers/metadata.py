@@ -8,7 +8,8 @@ a key removed from the spec is removed in LiteLLM.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 # Marks LiteLLM objects created or adopted by the operator, with the custom resource behind them.
 OWNER_KEY = "litellm-operator/owner"

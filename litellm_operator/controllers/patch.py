@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 def merge_patch(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -9,7 +9,8 @@ What wakes what:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import aiohttp
 import attrs

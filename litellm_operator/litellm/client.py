@@ -9,7 +9,6 @@ plaintext key, so no plaintext key is put in a URL either.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -39,8 +38,8 @@ from .models import (
     TeamMemberAddRequest,
     TeamMemberAddResponse,
     TeamMemberDeleteRequest,
-    TeamMemberUpdateRequest,
     TeamMembership,
+    TeamMemberUpdateRequest,
     TeamMemberUpdateResponse,
     TeamNewRequest,
     TeamUpdateRequest,
@@ -349,7 +348,7 @@ class LiteLLMClient:
                 code = str(response.status)
                 raw = await response.read()
                 status = response.status
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise UnavailableError(
                 None, endpoint, f"timed out (total {self._timeout.total}s, connect "
                 f"{self._timeout.connect}s) calling {self.base_url}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 import typing
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 import attrs
 import cattrs
@@ -38,7 +38,7 @@ UNSET = Unset.UNSET
 
 T = TypeVar("T")
 # A request field: a value, None (sent as JSON null) or UNSET (not sent).
-Opt = Union[T, None, Unset]
+Opt = T | None | Unset
 
 
 def _unset() -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -32,7 +32,7 @@ def format_time(value: datetime) -> str:
     """Format an aware datetime as RFC 3339 UTC with second precision."""
     if value.tzinfo is None:
         raise ValueError(f"condition time must be timezone-aware, got {value!r}")
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_time(text: str) -> datetime:
@@ -44,7 +44,7 @@ def parse_time(text: str) -> datetime:
 
 
 def _truncate(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc).replace(microsecond=0)
+    return value.astimezone(UTC).replace(microsecond=0)
 
 
 def _to_time(value: datetime | str | None) -> datetime | None:

@@ -23,6 +23,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import attrs
@@ -36,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 # Key=value fields of the reconcile running in the current task; empty outside a reconcile.
 _reconcile_fields: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
-    "reconcile_fields", default={}
+    "reconcile_fields", default=MappingProxyType({})
 )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import socket
 from collections.abc import Mapping
@@ -124,10 +125,8 @@ class EventRecorder:
                 extra=log_fields(component=self._component, count=self._queue.qsize()),
             )
         self._worker.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self._worker
-        except asyncio.CancelledError:
-            pass
         self._worker = None
 
     def _ensure_worker(self) -> None:
@@ -149,7 +148,7 @@ class EventRecorder:
                 await self._write(pending)
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # noqa: BLE001 - a failed Event write must never reach the caller
+            except Exception as error:
                 logger.warning(
                     "writing event failed",
                     extra=log_fields(

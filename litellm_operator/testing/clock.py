@@ -13,11 +13,11 @@ A test usually waits until the code under test is asleep, then advances time::
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import attrs
 
-DEFAULT_START = datetime(2025, 1, 1, tzinfo=timezone.utc)
+DEFAULT_START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 @attrs.define
@@ -36,7 +36,7 @@ class FakeClock:
     def __init__(self, start: datetime = DEFAULT_START, *, settle_rounds: int = 50) -> None:
         if start.tzinfo is None:
             raise ValueError(f"FakeClock start must be timezone-aware, got {start!r}")
-        self._start = start.astimezone(timezone.utc)
+        self._start = start.astimezone(UTC)
         self._monotonic = 0.0
         # Event-loop iterations that advance() yields after waking sleepers, so that the woken
         # tasks and the tasks they wake in turn run before advance() returns.

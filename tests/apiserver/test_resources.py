@@ -194,7 +194,7 @@ async def test_server_side_apply_conflicts(client: Client) -> None:
     config_a = "apiVersion: auth.litellm.ai/v1alpha1\nkind: Team\nmetadata:\n  name: ssa\nspec:\n  teamAlias: S\n  maxBudget: \"10\"\n  models: [a]\n"
     status, error, _ = await client.request("PATCH", path, config_a, content_type=APPLY)
     assert status == 422
-    status, created, _ = await client.request("PATCH", path + "?fieldManager=mgr-a", config_a, content_type=APPLY)
+    status, _created, _ = await client.request("PATCH", path + "?fieldManager=mgr-a", config_a, content_type=APPLY)
     assert status == 201
     config_b = "apiVersion: auth.litellm.ai/v1alpha1\nkind: Team\nmetadata:\n  name: ssa\nspec:\n  teamAlias: S\n  maxBudget: \"20\"\n"
     status, error, _ = await client.request("PATCH", path + "?fieldManager=mgr-b", config_b, content_type=APPLY)
@@ -230,7 +230,7 @@ async def test_finalizer_lifecycle(client: Client) -> None:
 async def test_delete_status_and_preconditions(client: Client) -> None:
     created = await client.create_team("team-w", "gone")
     path = TEAMS.format(ns="team-w") + "/gone"
-    status, error, _ = await client.request("DELETE", path, {"preconditions": {"resourceVersion": "1"}})
+    status, _error, _ = await client.request("DELETE", path, {"preconditions": {"resourceVersion": "1"}})
     assert status == 409
     status, body, _ = await client.request("DELETE", path)
     assert body["status"] == "Success"
@@ -264,7 +264,7 @@ async def test_namespace_delete_keeps_finalized_objects(client: Client) -> None:
     _, listing, _ = await client.request("GET", TEAMS.format(ns="doomed"))
     assert [item["metadata"]["name"] for item in listing["items"]] == ["held"]
     assert listing["items"][0]["metadata"]["deletionTimestamp"]
-    status, error, _ = await client.request("POST", TEAMS.format(ns="doomed"), team("late"))
+    status, _error, _ = await client.request("POST", TEAMS.format(ns="doomed"), team("late"))
     assert status == 403
     await client.request("PATCH", held, {"metadata": {"finalizers": None}}, content_type=MERGE)
     status, _, _ = await client.request("GET", "/api/v1/namespaces/doomed")
@@ -340,7 +340,7 @@ async def test_secret_string_data_and_base64(client: Client) -> None:
                                               content_type="application/strategic-merge-patch+json")
     assert patched["data"] == {"b": "YmVl"}
     body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "bad"}, "data": {"k": "not base64!!"}}
-    status, error, _ = await client.request("POST", SECRETS, body)
+    status, _error, _ = await client.request("POST", SECRETS, body)
     assert status == 400
 
 
@@ -358,7 +358,7 @@ async def test_events_both_apis(client: Client) -> None:
     assert [item["metadata"]["name"] for item in listing["items"]] == ["e1"]
     event["metadata"]["name"] = "e2"
     event["eventTime"] = "2026-12-04T19:40:00Z"
-    status, error, _ = await client.request("POST", "/apis/events.k8s.io/v1/namespaces/team-a/events", event)
+    status, _error, _ = await client.request("POST", "/apis/events.k8s.io/v1/namespaces/team-a/events", event)
     assert status == 400
 
 
@@ -374,7 +374,7 @@ async def test_lease_micro_time(client: Client) -> None:
 
 
 async def test_auth(client: Client) -> None:
-    status, error, _ = await client.request("GET", TEAMS.format(ns="team-a"), token="wrong")
+    status, _error, _ = await client.request("GET", TEAMS.format(ns="team-a"), token="wrong")
     assert status == 401
     async with client.session.get(client.server.url + TEAMS.format(ns="team-a")) as response:
         assert response.status == 403
@@ -407,7 +407,8 @@ async def test_discovery_documents(client: Client) -> None:
 
 
 async def test_kubernetes_asyncio_client(server: KubeApiServer, client: Client, tmp_path: pathlib.Path) -> None:
-    from kubernetes_asyncio import client as k8s, config
+    from kubernetes_asyncio import client as k8s
+    from kubernetes_asyncio import config
 
     await client.create_team("team-a", "alpha")
     configuration = k8s.Configuration()

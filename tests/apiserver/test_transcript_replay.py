@@ -113,9 +113,10 @@ def compare_shape(samples: list[Any], actual: Any, path: str, errors: list[str],
 def compare_status(recorded: Any, actual: Any, errors: list[str]) -> None:
     if not isinstance(recorded, dict) or recorded.get("kind") != "Status" or not isinstance(actual, dict):
         return
-    if recorded.get("status") == "Failure":
-        if _MASK.sub("#", recorded.get("message", "")) != _MASK.sub("#", actual.get("message", "")):
-            errors.append(f"message {actual.get('message')!r}, recorded {recorded.get('message')!r}")
+    recorded_message = _MASK.sub("#", recorded.get("message", ""))
+    actual_message = _MASK.sub("#", actual.get("message", ""))
+    if recorded.get("status") == "Failure" and recorded_message != actual_message:
+        errors.append(f"message {actual.get('message')!r}, recorded {recorded.get('message')!r}")
     recorded_causes = [(c.get("reason"), c.get("field")) for c in (recorded.get("details") or {}).get("causes", [])]
     actual_causes = [(c.get("reason"), c.get("field")) for c in (actual.get("details") or {}).get("causes", [])]
     if sorted(set(recorded_causes)) != sorted(set(actual_causes)):
@@ -142,7 +143,7 @@ class Translator:
                         self.revisions[int(old)] = int(new)
                     elif table is not None:
                         table[old] = new
-            for old_item, new_item in zip(recorded.get("items") or [], actual.get("items") or []):
+            for old_item, new_item in zip(recorded.get("items") or [], actual.get("items") or [], strict=False):
                 self.learn(old_item, new_item)
 
     def revision(self, text: str) -> str:
@@ -231,7 +232,7 @@ async def _run_watch(session: aiohttp.ClientSession, server: KubeApiServer, tran
                 if not line:
                     break
                 events.append(json.loads(line))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
     finally:
         response.close()
@@ -254,7 +255,7 @@ async def _seed(session: aiohttp.ClientSession, server: KubeApiServer, translato
         # The state before the request is unknown; seed the recorded spec and labels, not finalizers.
         body = {key: value for key, value in recorded.items() if key != "status"}
         body["metadata"] = {key: value for key, value in recorded["metadata"].items()
-                            if key not in _SERVER_FIELDS + ("finalizers", "annotations")}
+                            if key not in (*_SERVER_FIELDS, "finalizers", "annotations")}
     else:
         body = {"apiVersion": "auth.litellm.ai/v1alpha1", "kind": "Team", "metadata": {"name": name}, "spec": {"teamAlias": name}}
     if "/teams" in collection:
@@ -322,7 +323,7 @@ async def _replay_file(path: pathlib.Path, server: KubeApiServer, translator: Tr
                 expected = [entry["event"] for entry in recorded["stream"]]
                 if [e.get("type") for e in events] != [e.get("type") for e in expected]:
                     errors.append(f"event types {[e.get('type') for e in events]}, recorded {[e.get('type') for e in expected]}")
-                for number, (recorded_event, event) in enumerate(zip(expected, events)):
+                for number, (recorded_event, event) in enumerate(zip(expected, events, strict=False)):
                     compare_shape([recorded_event], event, f"event[{number}]", errors)
                 if status != 200:
                     errors.append(f"status {status}, recorded 200")

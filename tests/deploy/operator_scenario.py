@@ -106,7 +106,7 @@ async def eventually(check: Callable[[], Awaitable[Any]], *, what: str, timeout:
             value = await check()
             if value:
                 return value
-        except Exception as error:  # noqa: BLE001 - an API error here means "not yet"
+        except Exception as error:
             last_error = error
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}; last error: {last_error!r}")

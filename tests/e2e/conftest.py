@@ -18,10 +18,10 @@ import attrs
 import pytest
 
 from litellm_operator.litellm.client import LiteLLMClient
+from litellm_operator.runtime.kube import SECRETS
 from litellm_operator.testing.cluster import Cluster
 from litellm_operator.testing.litellm_fake import FakeLiteLLM
 from litellm_operator.testing.operator import RunningOperator, running_operator
-from litellm_operator.runtime.kube import SECRETS
 
 CONNECTION_SECRET = "litellm-connection"
 
@@ -109,7 +109,7 @@ async def eventually(
                 return value
         except (AssertionError, LookupError, ValueError) as error:
             last_error = error
-        except Exception as error:  # noqa: BLE001 - any API error means "not yet"
+        except Exception as error:
             last_error = error
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}; last error: {last_error!r}")

@@ -21,7 +21,6 @@ from litellm_operator.litellm import (
     UnavailableError,
     token_id,
 )
-from .conftest import ScriptedServer
 from litellm_operator.litellm.models import (
     UNSET,
     KeyGenerateRequest,
@@ -36,6 +35,8 @@ from litellm_operator.litellm.models import (
     UserNewRequest,
     UserUpdateRequest,
 )
+
+from .conftest import ScriptedServer
 
 BASE = "http://127.0.0.1:4000"  # only for pool keys; nothing connects to it
 MASTER = "sk-master-secret-123"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -85,7 +85,7 @@ async def test_duplicate_alias_rejected(client: LiteLLMClient) -> None:
 
 
 async def test_duration_sets_expires(client: LiteLLMClient) -> None:
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
 
     generated = await client.key_generate(
         KeyGenerateRequest(key_alias="k1", duration="1h", budget_duration="1d")

@@ -23,7 +23,6 @@ import aiohttp
 import attrs
 
 from litellm_operator.litellm import models
-
 from litellm_operator.testing.litellm_fake import FakeLiteLLM
 
 from .conftest import MASTER_KEY

@@ -82,7 +82,7 @@ def decode_builtin(rt: resources.ResourceType, obj: dict[str, Any]) -> None:
     """Normalise a built-in kind's body in place and raise the 400s of its decoder."""
     if rt.plural == "secrets":
         data = obj.get("data") or {}
-        for key, value in data.items():
+        for value in data.values():
             if not isinstance(value, str):
                 raise cannot_handle(rt, "illegal base64 data")
             try:
@@ -152,7 +152,6 @@ def default_builtin(rt: resources.ResourceType, obj: dict[str, Any]) -> None:
         obj["status"] = {"phase": obj.get("status", {}).get("phase", "Active")}
     elif rt.plural == "customresourcedefinitions":
         obj.setdefault("spec", {}).setdefault("conversion", {"strategy": "None"})
-        names = dict(obj["spec"].get("names") or {})
         obj["status"] = {
             "conditions": None,
             "acceptedNames": {"plural": "", "kind": ""},
@@ -236,8 +235,6 @@ def event_from_core(core: dict[str, Any]) -> dict[str, Any]:
         value = core.get(core_field)
         if new_field in ("deprecatedSource",):
             event[new_field] = value or {}
-        elif new_field in ("deprecatedFirstTimestamp", "deprecatedLastTimestamp"):
-            event[new_field] = value
-        elif value not in (None, "", 0):
+        elif new_field in ("deprecatedFirstTimestamp", "deprecatedLastTimestamp") or value not in (None, "", 0):
             event[new_field] = value
     return event

@@ -260,7 +260,7 @@ def _age(timestamp: str) -> str:
         created = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     except ValueError:
         return "<invalid>"
-    seconds = int((datetime.datetime.now(datetime.timezone.utc) - created).total_seconds())
+    seconds = int((datetime.datetime.now(datetime.UTC) - created).total_seconds())
     if seconds < 120:
         return f"{max(seconds, 0)}s"
     if seconds < 3600 * 3:

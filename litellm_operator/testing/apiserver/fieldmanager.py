@@ -70,7 +70,7 @@ def flatten(obj: dict[str, Any], schema: dict[str, Any] | None, *, apply: bool) 
             continue
         if key == "metadata" and isinstance(value, dict):
             for meta_key, meta_value in value.items():
-                if meta_key in _SERVER_METADATA or meta_key == "generateName" and apply:
+                if meta_key in _SERVER_METADATA or (meta_key == "generateName" and apply):
                     continue
                 _flatten_value(
                     meta_value, _child_schema(_METADATA_SCHEMA, meta_key), ("f:metadata", "f:" + meta_key), out, apply
@@ -82,24 +82,24 @@ def flatten(obj: dict[str, Any], schema: dict[str, Any] | None, *, apply: bool) 
 
 def _flatten_value(value: Any, schema: dict[str, Any] | None, path: Path, out: dict[Path, Any], apply: bool) -> None:
     list_type = (schema or {}).get("x-kubernetes-list-type")
-    if isinstance(value, dict) and not (schema or {}).get("x-kubernetes-map-type") == "atomic":
+    if isinstance(value, dict) and (schema or {}).get("x-kubernetes-map-type") != "atomic":
         if not apply and value:
-            out[path + (".",)] = _SKIP
+            out[(*path, ".")] = _SKIP
         elif apply and not value:
             out[path] = _SKIP
         for key, item in value.items():
-            _flatten_value(item, _child_schema(schema, key), path + ("f:" + key,), out, apply)
+            _flatten_value(item, _child_schema(schema, key), (*path, "f:" + key), out, apply)
     elif isinstance(value, list) and list_type in ("map", "set"):
         if not apply:
-            out[path + (".",)] = _SKIP
+            out[(*path, ".")] = _SKIP
         keys = (schema or {}).get("x-kubernetes-list-map-keys") or []
         items_schema = (schema or {}).get("items")
         for item in value:
-            element = path + (_item_key(item, keys),)
+            element = (*path, _item_key(item, keys))
             if isinstance(item, dict):
-                out[element + (".",)] = _SKIP
+                out[(*element, ".")] = _SKIP
                 for key, child in item.items():
-                    _flatten_value(child, _child_schema(items_schema, key), element + ("f:" + key,), out, apply)
+                    _flatten_value(child, _child_schema(items_schema, key), (*element, "f:" + key), out, apply)
             else:
                 out[element] = item
     else:
@@ -119,9 +119,9 @@ def from_fields_v1(tree: dict[str, Any], prefix: Path = ()) -> set[Path]:
     paths: set[Path] = set()
     for key, child in tree.items():
         if child:
-            paths |= from_fields_v1(child, prefix + (key,))
+            paths |= from_fields_v1(child, (*prefix, key))
         else:
-            paths.add(prefix + (key,))
+            paths.add((*prefix, key))
     return paths
 
 

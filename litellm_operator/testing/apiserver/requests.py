@@ -66,7 +66,7 @@ def request_verb(method: str, name: str | None, query: dict[str, str]) -> str:
 
 def now_timestamp() -> str:
     """Return the current time as a metav1.Time string: RFC 3339, second precision, UTC."""
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _go_json_error(text: str, error: json.JSONDecodeError) -> str:

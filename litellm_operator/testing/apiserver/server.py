@@ -13,7 +13,6 @@ import pathlib
 import re
 import secrets
 from typing import Any
-from urllib.parse import urlsplit
 
 import attrs
 import yaml
@@ -116,7 +115,7 @@ class KubeApiServer:
             self._runner = None
         logger.info("api server double stopped url=%s", self.url)
 
-    async def __aenter__(self) -> "KubeApiServer":
+    async def __aenter__(self) -> KubeApiServer:
         await self.start()
         return self
 
@@ -345,7 +344,7 @@ class KubeApiServer:
             if request.name:
                 return _encoded_response(self.api.delete(request), encoding)
             return _encoded_response(await self.api.delete_collection(request), encoding)
-        raise StatusError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+        raise StatusError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
 
 def _json_response(body: Any, *, status: int = 200, content_type: str = "application/json") -> web.Response:

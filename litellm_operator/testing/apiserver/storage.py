@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import attrs
 

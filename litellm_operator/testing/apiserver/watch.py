@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -137,7 +138,7 @@ async def serve_watch(
             wait = max(0.0, min(wake_times) - now) if wake_times else None
             try:
                 change = await asyncio.wait_for(watcher.queue.get(), wait)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 now = loop.time()
                 if deadline is not None and now >= deadline:
                     break

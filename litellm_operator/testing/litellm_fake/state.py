@@ -32,7 +32,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 DEFAULT_USER_ID = "default_user_id"
@@ -99,7 +99,7 @@ class FakeState:
     """Teams, users, keys and memberships of one fake proxy."""
 
     def __init__(self, *, now: Callable[[], datetime] | None = None) -> None:
-        self._now = now or (lambda: datetime.now(timezone.utc))
+        self._now = now or (lambda: datetime.now(UTC))
         self.teams: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         # token id -> stored key record; deleted keys move to deleted_keys.

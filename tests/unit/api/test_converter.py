@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -125,7 +125,7 @@ def test_condition_time_is_aware_datetime() -> None:
 
     condition = structure(data, Condition)
 
-    assert condition.last_transition_time == datetime(2026, 12, 4, 19, 41, 28, tzinfo=timezone.utc)
+    assert condition.last_transition_time == datetime(2026, 12, 4, 19, 41, 28, tzinfo=UTC)
 
 
 def test_condition_matches_runtime_json_form() -> None:
@@ -135,7 +135,7 @@ def test_condition_matches_runtime_json_form() -> None:
         reason="Reconciled",
         message="ok",
         observed_generation=2,
-        last_transition_time=datetime(2026, 12, 4, 19, 41, 28, tzinfo=timezone.utc),
+        last_transition_time=datetime(2026, 12, 4, 19, 41, 28, tzinfo=UTC),
     )
 
     assert unstructure(condition) == condition.to_dict()

@@ -1,5 +1,5 @@
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -20,12 +20,12 @@ def test_clocks_satisfy_protocol():
 
 
 def test_fake_clock_now_follows_monotonic():
-    clock = FakeClock(start=datetime(2030, 5, 1, tzinfo=timezone.utc))
+    clock = FakeClock(start=datetime(2030, 5, 1, tzinfo=UTC))
 
     asyncio.run(clock.advance(90))
 
     assert clock.monotonic() == 90
-    assert clock.now() == datetime(2030, 5, 1, 0, 1, 30, tzinfo=timezone.utc)
+    assert clock.now() == datetime(2030, 5, 1, 0, 1, 30, tzinfo=UTC)
 
 
 def test_fake_clock_rejects_naive_start():
