@@ -303,7 +303,7 @@ async def measure(
         name: (histogram_quantile(0.5, buckets), histogram_quantile(0.95, buckets), buckets[-1][1])
         for name, buckets in reconcile_time_buckets(running).items()
     }
-    figures["cache"] = cached_object_bytes(running, resources + [SECRETS])
+    figures["cache"] = cached_object_bytes(running, [*resources, SECRETS])
     figures["rss_end"] = rss_bytes()
 
 
