@@ -259,5 +259,19 @@ def failure_reason(exc: LiteLLMError) -> str:
     return "LiteLLMRequestFailed"
 
 
+def change_event(obj: Any, raw: dict[str, Any], names: Any, subject: str = "") -> tuple[str, str]:
+    """Return the Event reason and message for fields written to LiteLLM.
+
+    `Updated` when the spec changed since the last successful reconcile, else `DriftCorrected`:
+    LiteLLM was changed outside the operator. `names` are field names, never values, because
+    some values are secret. `subject` says what was changed, such as "of user u in team t".
+    """
+    listed = ", ".join(sorted(dict.fromkeys(names)))
+    where = f" {subject}" if subject else ""
+    if generation(raw) != (obj.status.observed_generation or 0):
+        return "Updated", f"updated {listed}{where} in LiteLLM"
+    return "DriftCorrected", f"restored {listed}{where}, changed outside the operator"
+
+
 def generation(raw: dict[str, Any]) -> int:
     return int(raw["metadata"].get("generation") or 0)

@@ -26,7 +26,7 @@ import attrs
 
 from litellm_operator import api
 from litellm_operator.controllers import conditions as cond
-from litellm_operator.controllers.base import ObjectReconciler, SyncResult, Waiting, generation
+from litellm_operator.controllers.base import ObjectReconciler, SyncResult, Waiting, change_event
 from litellm_operator.controllers.connection import Connection
 from litellm_operator.controllers.fields import Kind, normalize, to_request
 from litellm_operator.litellm import models
@@ -223,17 +223,9 @@ class TeamMemberAssociationReconciler(ObjectReconciler):
         if not changes:
             return SyncResult(status=status)
         await client.team_member_update(models.TeamMemberUpdateRequest(team_id=team_id, user_id=user_id, **changes))
-        names = ", ".join(sorted("maxBudgetInTeam" if name == "max_budget_in_team" else name for name in changes))
-        spec_changed = generation(raw) != (obj.status.observed_generation or 0)
-        return SyncResult(
-            status=status,
-            event_reason="Updated" if spec_changed else "DriftCorrected",
-            event_message=(
-                f"updated {names} of user {user_id} in team {team_id} in LiteLLM"
-                if spec_changed
-                else f"restored {names} of user {user_id} in team {team_id}, changed outside the operator"
-            ),
-        )
+        names = ("maxBudgetInTeam" if name == "max_budget_in_team" else name for name in changes)
+        reason, message = change_event(obj, raw, names, f"of user {user_id} in team {team_id}")
+        return SyncResult(status=status, event_reason=reason, event_message=message)
 
     async def _add(
         self,

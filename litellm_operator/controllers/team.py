@@ -12,9 +12,9 @@ from typing import Any
 
 from litellm_operator import api
 from litellm_operator.controllers import mirror
-from litellm_operator.controllers.base import ObjectReconciler, SpecInvalid, SyncResult, generation
+from litellm_operator.controllers.base import ObjectReconciler, SpecInvalid, SyncResult, change_event
 from litellm_operator.controllers.connection import Connection
-from litellm_operator.controllers.fields import Field, Kind, changed_fields, create_request, describe_changes
+from litellm_operator.controllers.fields import Field, Kind, changed_fields, create_request
 from litellm_operator.controllers.metadata import desired_metadata, metadata_changed, tags_and_guardrails
 from litellm_operator.litellm import models
 from litellm_operator.litellm.errors import AlreadyExistsError, InvalidRequestError, NotFoundError
@@ -135,16 +135,8 @@ class TeamReconciler(ObjectReconciler):
         current = (await client.team_info(team_id)).team_info
 
         names = sorted({**changes, **permissions}) + (["blocked"] if blocked_changed else [])
-        spec_changed = generation(raw) != (obj.status.observed_generation or 0)
-        return SyncResult(
-            status=team_status(current),
-            event_reason="Updated" if spec_changed else "DriftCorrected",
-            event_message=(
-                f"updated {describe_changes(dict.fromkeys(names))} in LiteLLM"
-                if spec_changed
-                else f"restored {describe_changes(dict.fromkeys(names))} changed outside the operator"
-            ),
-        )
+        reason, message = change_event(obj, raw, names)
+        return SyncResult(status=team_status(current), event_reason=reason, event_message=message)
 
     async def _create(
         self, obj: api.Team, raw: dict[str, Any], connection: Connection, team_id: str

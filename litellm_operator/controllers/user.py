@@ -21,7 +21,7 @@ import attrs
 
 from litellm_operator import api
 from litellm_operator.controllers import mirror
-from litellm_operator.controllers.base import ObjectReconciler, SpecInvalid, SyncResult, generation
+from litellm_operator.controllers.base import ObjectReconciler, SpecInvalid, SyncResult, change_event
 from litellm_operator.controllers.connection import Connection
 from litellm_operator.controllers.fields import (
     Field,
@@ -29,7 +29,6 @@ from litellm_operator.controllers.fields import (
     Removal,
     changed_fields,
     create_request,
-    describe_changes,
     normalize,
 )
 from litellm_operator.controllers.keys import KeyOutcome, KeySecrets, key_secret_name
@@ -233,17 +232,8 @@ class UserReconciler(ObjectReconciler):
                 event_message=outcome.event_message if outcome else None,
                 requeue_after=requeue_after,
             )
-        spec_changed = generation(raw) != (obj.status.observed_generation or 0)
-        return SyncResult(
-            status=status,
-            event_reason="Updated" if spec_changed else "DriftCorrected",
-            event_message=(
-                f"updated {describe_changes(dict.fromkeys(names))} in LiteLLM"
-                if spec_changed
-                else f"restored {describe_changes(dict.fromkeys(names))} changed outside the operator"
-            ),
-            requeue_after=requeue_after,
-        )
+        reason, message = change_event(obj, raw, names)
+        return SyncResult(status=status, event_reason=reason, event_message=message, requeue_after=requeue_after)
 
     @staticmethod
     async def _read(client: Any, user_id: str) -> models.UserInfo | None:

@@ -16,14 +16,13 @@ from typing import Any
 
 from litellm_operator import api
 from litellm_operator.controllers import mirror
-from litellm_operator.controllers.base import ObjectReconciler, SyncResult, generation
+from litellm_operator.controllers.base import ObjectReconciler, SyncResult, change_event
 from litellm_operator.controllers.connection import Connection
 from litellm_operator.controllers.fields import (
     Field,
     Kind,
     changed_fields,
     create_request,
-    describe_changes,
     normalize,
     to_request,
 )
@@ -203,13 +202,7 @@ class VirtualKeyReconciler(ObjectReconciler):
         result = SyncResult(status=status, requeue_after=outcome.requeue_after)
         if changes or blocked_changed:
             names = sorted(changes) + (["blocked"] if blocked_changed else [])
-            spec_changed = generation(raw) != (obj.status.observed_generation or 0)
-            result.event_reason = "Updated" if spec_changed else "DriftCorrected"
-            result.event_message = (
-                f"updated {describe_changes(dict.fromkeys(names))} in LiteLLM"
-                if spec_changed
-                else f"restored {describe_changes(dict.fromkeys(names))} changed outside the operator"
-            )
+            result.event_reason, result.event_message = change_event(obj, raw, names)
         if outcome.event_reason:
             result.event_reason, result.event_message = outcome.event_reason, outcome.event_message
         return result
