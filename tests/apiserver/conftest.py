@@ -12,7 +12,7 @@ import pytest
 
 from litellm_operator.testing.apiserver import KubeApiServer
 
-TRANSCRIPTS = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "kube-apiserver-transcripts"
+TRANSCRIPTS = pathlib.Path(__file__).resolve().parent / "data" / "kube-apiserver-transcripts"
 TEAMS = "/apis/auth.litellm.ai/v1alpha1/namespaces/{ns}/teams"
 
 # The Team CRD the transcripts were recorded with: spec.teamAlias required, a status subresource,
