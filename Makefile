@@ -40,20 +40,20 @@ $(VENV)/.installed: pyproject.toml
 install-dev: $(VENV)/.installed ## Create .venv with the package and the test dependencies.
 
 .PHONY: manifests
-manifests: install-dev ## Regenerate the CRDs in manifests/crd from the Python models.
-	$(PY) -m litellm_operator.api.crdgen manifests/crd
+manifests: install-dev ## Regenerate the CRDs in manifests/crd and the field reference in docs/reference from the Python models.
+	$(PY) -m litellm_operator.api.crdgen manifests/crd --docs docs/reference
 
 .PHONY: test
-test: install-dev ## Run all tests (end-to-end ones too when LITELLM_URL and LITELLM_MASTER_KEY are set).
+test: install-dev ## Run all tests; end-to-end tests use the LiteLLM at LITELLM_URL (with LITELLM_MASTER_KEY) when set, the in-process fake otherwise.
 	@# pytest exits with 5 when it collected no tests; that fails the target like any other error.
 	@status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	exit $$status
 
 .PHONY: test-e2e
-test-e2e: install-dev ## Run only the end-to-end tests (pytest -m e2e); needs LITELLM_URL and LITELLM_MASTER_KEY.
+test-e2e: install-dev ## Run only the end-to-end tests (pytest -m e2e) against the real LiteLLM at LITELLM_URL with LITELLM_MASTER_KEY.
 	@if [ -z "$$LITELLM_URL" ] || [ -z "$$LITELLM_MASTER_KEY" ]; then \
-		echo 'LITELLM_URL and LITELLM_MASTER_KEY must be set; start a proxy first, for example with the litellm-proxy tool' >&2; \
+		echo 'LITELLM_URL and LITELLM_MASTER_KEY must name a running LiteLLM proxy and its master key (for example make litellm-kind, then a port-forward to 127.0.0.1:4000)' >&2; \
 		exit 1; \
 	fi
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
