@@ -255,4 +255,4 @@ def test_e2e_requires_litellm_settings():
     )
 
     assert completed.returncode != 0
-    assert "LITELLM_URL and LITELLM_MASTER_KEY must be set" in completed.stderr
+    assert "LITELLM_URL and LITELLM_MASTER_KEY must name a running LiteLLM proxy" in completed.stderr
