@@ -139,11 +139,14 @@ class ObjectReconciler:
             await self._report(raw, cond.failed(exc.reason, exc.message, generation(raw)))
             raise
         except Waiting as exc:
+            self.log.info("waiting reason=%s message=%r", exc.reason, exc.message)
             await self._report(raw, cond.waiting(exc.reason, exc.message, generation(raw)), exc.status or None)
             return Result(requeue_after=self.drift_delay())
         except (SpecInvalid, EnterpriseFeatureError) as exc:
             reason = getattr(exc, "reason", "EnterpriseFeatureRequired")
             message = exc.message if isinstance(exc, SpecInvalid) else str(exc)
+            # Not retried with backoff: only a spec change or the next drift check can help.
+            self.log.warning("spec cannot be applied reason=%s error=%r", reason, message)
             await self._report(raw, cond.degraded(reason, message, generation(raw)))
             self.ctx.recorder.event(raw, "Warning", reason, message)
             return Result(requeue_after=self.drift_delay())
