@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import attrs
 
 from litellm_operator.runtime.clock import Clock, RealClock
+from litellm_operator.runtime.logging import LOG_FIELDS, log_fields, quote
 from litellm_operator.runtime.metrics import NoopMetrics
 from litellm_operator.runtime.ratelimit import RateLimiter
 from litellm_operator.runtime.workqueue import RateLimitingQueue, ShutDown
@@ -94,33 +95,36 @@ def reconcile_log_fields() -> dict[str, str]:
 
 
 def format_log_fields(fields: Mapping[str, object]) -> str:
-    """Format ``fields`` as ``key=value`` pairs, JSON-quoting empty values and values with
-    whitespace, quotes, backslashes, ``=`` or unprintable characters."""
-    parts = []
-    for key, value in fields.items():
-        text = str(value)
-        if not text or any(char.isspace() or char in '"=\\' or not char.isprintable() for char in text):
-            text = json.dumps(text)
-        parts.append(f"{key}={text}")
-    return " ".join(parts)
+    """Format ``fields`` as ``key=value`` pairs, quoted as the log formatters quote them."""
+    return " ".join(f"{key}={quote(value)}" for key, value in fields.items())
 
 
 class ReconcileLogAdapter(logging.LoggerAdapter):
-    """Logger that appends the current reconcile's fields, and its own ``extra``, as key=value.
+    """Logger that adds the current reconcile's fields, its own ``extra`` and a call's
+    ``extra=log_fields(...)`` as key=value context.
 
-    The fields go into the message text rather than into ``extra``, because ``name`` would
-    overwrite the LogRecord's own ``name`` attribute, which ``logging`` rejects with KeyError.
-    Outside a reconcile only the adapter's own ``extra`` is added.
+    The fields travel in ``extra["log_fields"]``, because ``name`` as a plain ``extra`` key would
+    overwrite the LogRecord's own attribute, which ``logging`` rejects with KeyError. They are also
+    appended to the message text for handlers without the operator's formatter (pytest's caplog,
+    for example); the operator's text and JSON formatters strip that copy and render the fields as
+    keys. Outside a reconcile only the adapter's and the call's fields are added.
     """
 
     def __init__(self, logger: logging.Logger, extra: Mapping[str, object] | None = None) -> None:
         super().__init__(logger, dict(extra or {}))
 
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
-        fields = {**_reconcile_fields.get(), **(self.extra or {})}
+        extra = dict(kwargs.get("extra") or {})
+        fields = {**_reconcile_fields.get(), **(self.extra or {}), **(extra.get(LOG_FIELDS) or {})}
         if not fields:
             return msg, kwargs
+        extra[LOG_FIELDS] = fields
+        kwargs["extra"] = extra
         return f"{msg} {format_log_fields(fields)}", kwargs
+
+
+# Module-level logger for lines outside a reconcile; fields come from each call's log_fields.
+_log = ReconcileLogAdapter(logger)
 
 
 def is_status_only_update(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
@@ -194,9 +198,14 @@ class _MappedEventHandler:
             requests = list(self._map_fn(obj))
         except Exception as error:
             metadata = obj.get("metadata") or {}
-            logger.error(
-                "Mapping an event to requests failed controller=%s namespace=%s name=%s error=%r",
-                self._controller.name, metadata.get("namespace", ""), metadata.get("name", ""), error,
+            _log.error(
+                "Mapping an event to requests failed",
+                extra=log_fields(
+                    controller=self._controller.name,
+                    namespace=metadata.get("namespace", ""),
+                    name=metadata.get("name", ""),
+                    error=repr(error),
+                ),
             )
             return
         for request in requests:
@@ -257,8 +266,10 @@ class Controller:
             raise RuntimeError(f"controller {self.name} is already running")
         self._metrics.init_controller(self.name, self.max_concurrent_reconciles)
         self.queue.start()
-        logger.info("Starting workers controller=%s worker_count=%d",
-                    self.name, self.max_concurrent_reconciles)
+        _log.info(
+            "Starting workers",
+            extra=log_fields(controller=self.name, worker_count=self.max_concurrent_reconciles),
+        )
         self._workers = [
             asyncio.create_task(self._run_worker(), name=f"{self.name}-worker-{index}")
             for index in range(self.max_concurrent_reconciles)
@@ -274,7 +285,7 @@ class Controller:
             for worker in self._workers:
                 worker.cancel()
             outcomes = await asyncio.gather(*self._workers, return_exceptions=True)
-            logger.info("Stopped workers controller=%s", self.name)
+            _log.info("Stopped workers", extra=log_fields(controller=self.name))
 
         # A worker catches every reconciler error, so an exception here is a bug in this module.
         for outcome in outcomes:
@@ -297,9 +308,9 @@ class Controller:
             drain.cancel()
 
         if drain not in finished:
-            logger.warning(
-                "Cancelling reconciles still running after the drain timeout controller=%s timeout=%s",
-                self.name, drain_timeout,
+            _log.warning(
+                "Cancelling reconciles still running after the drain timeout",
+                extra=log_fields(controller=self.name, timeout=drain_timeout),
             )
             for worker in self._workers:
                 worker.cancel()
