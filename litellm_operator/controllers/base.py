@@ -20,6 +20,7 @@ from litellm_operator.api import converter
 from litellm_operator.controllers import conditions as cond
 from litellm_operator.controllers.connection import Connection, ConnectionNotReady, ConnectionResolver
 from litellm_operator.controllers.patch import merge_patch
+from litellm_operator.controllers.secretprotection import protect_secret
 from litellm_operator.litellm.errors import (
     EnterpriseFeatureError,
     LiteLLMError,
@@ -28,7 +29,7 @@ from litellm_operator.litellm.errors import (
 )
 from litellm_operator.runtime.clock import Clock
 from litellm_operator.runtime.controller import ReconcileLogAdapter, Request, Result
-from litellm_operator.runtime.kube import KubeClient, NotFound, Resource
+from litellm_operator.runtime.kube import SECRETS, KubeClient, NotFound, Resource
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,9 @@ class ObjectReconciler:
 
         try:
             connection = self.ctx.connections.resolve(request.namespace, obj.spec.connection_ref)
+            await protect_secret(
+                self.ctx.client, self.ctx.get_object(SECRETS, connection.secret_namespace, connection.secret_name)
+            )
             outcome = await self.sync(obj, raw, connection)
         except ConnectionNotReady as exc:
             await self._report(raw, cond.failed(exc.reason, exc.message, generation(raw)))

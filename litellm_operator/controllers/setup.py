@@ -4,12 +4,14 @@ What wakes what:
 - each kind reconciles on its own changes, except status-only updates;
 - a Secret change wakes every object whose connectionRef names that Secret (master-key rotation)
   and the object that owns it (a key Secret deleted or edited);
-- a Team or User change, status included, wakes the TeamMemberAssociations that reference it.
+- a Team or User change, status included, wakes the TeamMemberAssociations that reference it;
+- a custom resource change wakes its connection Secret's protection, which removes the in-use
+  finalizer once no custom resource names the Secret.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -18,6 +20,11 @@ import attrs
 from litellm_operator import api
 from litellm_operator.controllers.base import ObjectReconciler, ReconcilerContext
 from litellm_operator.controllers.connection import ConnectionResolver, connection_secret
+from litellm_operator.controllers.membership import TeamMemberAssociationReconciler
+from litellm_operator.controllers.secretprotection import SecretProtectionReconciler, secret_requests
+from litellm_operator.controllers.team import TeamReconciler
+from litellm_operator.controllers.user import UserReconciler
+from litellm_operator.controllers.virtualkey import VirtualKeyReconciler
 from litellm_operator.litellm.pool import ClientPool
 from litellm_operator.runtime.controller import Controller, Request
 from litellm_operator.runtime.kube import SECRETS, Resource
@@ -63,22 +70,12 @@ class Operator:
         await self.pool.close()
 
 
-def _reconciler_classes() -> list[type[ObjectReconciler]]:
-    from litellm_operator.controllers.team import TeamReconciler
-
-    classes: list[type[ObjectReconciler]] = [TeamReconciler]
-    # The other kinds register themselves here as their modules exist.
-    for module_name, class_name in (
-        ("litellm_operator.controllers.user", "UserReconciler"),
-        ("litellm_operator.controllers.virtualkey", "VirtualKeyReconciler"),
-        ("litellm_operator.controllers.membership", "TeamMemberAssociationReconciler"),
-    ):
-        try:
-            module = __import__(module_name, fromlist=[class_name])
-        except ModuleNotFoundError:
-            continue
-        classes.append(getattr(module, class_name))
-    return classes
+RECONCILER_CLASSES: tuple[type[ObjectReconciler], ...] = (
+    TeamReconciler,
+    UserReconciler,
+    VirtualKeyReconciler,
+    TeamMemberAssociationReconciler,
+)
 
 
 def setup(manager: Any, options: Any, *, clock: Any = None) -> Operator:
@@ -108,7 +105,7 @@ def setup(manager: Any, options: Any, *, clock: Any = None) -> Operator:
 
     controllers: dict[str, Controller] = {}
     reconcilers: dict[str, ObjectReconciler] = {}
-    for reconciler_class in _reconciler_classes():
+    for reconciler_class in RECONCILER_CLASSES:
         reconciler = reconciler_class(context)
         controller = Controller(
             reconciler_class.controller_name,
@@ -120,20 +117,56 @@ def setup(manager: Any, options: Any, *, clock: Any = None) -> Operator:
         informer = manager.informer(reconciler_class.resource)
         informer.add_indexers({CONNECTION_SECRET_INDEX: connection_secret_index})
         controller.watch_own(informer)
-        controller.watch_mapped(secrets, _secret_mapper(informer, reconciler_class.model.__name__))
+        secrets.add_event_handler(_SecretChangeHandler(controller, informer, reconciler_class.model.__name__))
         reconciler.watch_dependencies(manager, controller)
         manager.add_controller(controller)
         controllers[reconciler_class.controller_name] = controller
         reconcilers[reconciler_class.controller_name] = reconciler
 
+    protection = SecretProtectionReconciler(
+        manager.client,
+        secrets=secrets,
+        users_of=[manager.informer(cls.resource) for cls in RECONCILER_CLASSES],
+        index_name=CONNECTION_SECRET_INDEX,
+    )
+    protection_controller = Controller(protection.controller_name, protection, clock=clock, metrics=manager.metrics)
+    protection_controller.watch_own(secrets)
+    for cls in RECONCILER_CLASSES:
+        protection_controller.watch_mapped(manager.informer(cls.resource), secret_requests(connection_secret_index))
+    manager.add_controller(protection_controller)
+    controllers[protection.controller_name] = protection_controller
+
     return Operator(context=context, pool=pool, controllers=controllers, reconcilers=reconcilers)
 
 
-def _secret_mapper(informer: Any, kind: str) -> Callable[[Mapping[str, Any]], Iterable[Request]]:
-    def map_secret(secret: Mapping[str, Any]) -> list[Request]:
+class _SecretChangeHandler:
+    """Wakes the objects that connect through a Secret, or own it, when its data changes.
+
+    Metadata-only updates, such as the in-use finalizer or a key Secret's annotations written by
+    the operator itself, change nothing a reconciler reads, so they wake nobody.
+    """
+
+    def __init__(self, controller: Controller, informer: Any, kind: str) -> None:
+        self._controller = controller
+        self._informer = informer
+        self._kind = kind
+
+    def on_add(self, secret: dict[str, Any]) -> None:
+        self._enqueue(secret)
+
+    def on_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        if old.get("data") != new.get("data") or old.get("metadata", {}).get("deletionTimestamp") != new.get(
+            "metadata", {}
+        ).get("deletionTimestamp"):
+            self._enqueue(new)
+
+    def on_delete(self, secret: dict[str, Any]) -> None:
+        self._enqueue(secret)
+
+    def _enqueue(self, secret: Mapping[str, Any]) -> None:
         meta = secret.get("metadata") or {}
         key = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
-        requests = [Request.from_object(obj) for obj in informer.store.by_index(CONNECTION_SECRET_INDEX, key)]
-        return requests + owner_requests(kind, secret)
-
-    return map_secret
+        for obj in self._informer.store.by_index(CONNECTION_SECRET_INDEX, key):
+            self._controller.enqueue(Request.from_object(obj))
+        for request in owner_requests(self._kind, secret):
+            self._controller.enqueue(request)

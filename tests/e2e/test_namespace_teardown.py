@@ -16,7 +16,7 @@ from litellm_operator import api
 from litellm_operator.litellm.errors import NotFoundError
 from litellm_operator.runtime.kube import NAMESPACES, SECRETS, NotFound, Resource
 from litellm_operator.testing.cluster import Cluster
-from litellm_operator.testing.operator import RunningOperator
+from litellm_operator.testing.operator import RunningOperator, running_operator
 
 from .conftest import CONNECTION_SECRET, LiteLLMTarget, eventually
 from .test_membership import (
@@ -98,3 +98,28 @@ async def test_namespace_teardown(
     if token_id is not None:
         with pytest.raises(NotFoundError):
             await litellm.client.key_info(token_id)
+
+
+async def test_namespace_teardown_across_restart(
+    cluster: Cluster, litellm: LiteLLMTarget, connection: str, sync_period: float
+) -> None:
+    """The connection Secret outlives its users, so a restarted operator can still delete them."""
+    async with running_operator(cluster.client, namespaces=[cluster.namespace], sync_period=sync_period):
+        await cluster.client.create(api.TEAMS, cluster.namespace, team_body("team", f"{cluster.namespace}-team"))
+        user = await create_ready_user(cluster, litellm, "user")
+        team = await wait_ready(cluster, api.TEAMS, "team")
+    team_id, user_id = team["status"]["teamID"], user["status"]["userID"]
+
+    # The namespace is deleted while no operator runs: the Secret is marked for deletion but
+    # stays, held by the in-use finalizer, and the custom resources wait for their finalizers.
+    await cluster.client.delete(NAMESPACES, None, cluster.namespace)
+    secret = await cluster.client.get(SECRETS, cluster.namespace, connection)
+    assert secret["metadata"]["deletionTimestamp"]
+
+    async with running_operator(cluster.client, namespaces=[cluster.namespace], sync_period=sync_period):
+        await eventually(lambda: namespace_gone(cluster), timeout=30.0, what=f"namespace {cluster.namespace} deleted")
+
+    with pytest.raises(NotFoundError):
+        await litellm.client.team_info(team_id)
+    with pytest.raises(NotFoundError):
+        await litellm.client.user_info(user_id)

@@ -16,6 +16,7 @@ import yaml
 
 from litellm_operator import api
 from litellm_operator.controllers.base import DELETION_POLICY_ANNOTATION, FINALIZER
+from litellm_operator.controllers.secretprotection import IN_USE_FINALIZER
 from litellm_operator.litellm import models
 from litellm_operator.litellm.errors import NotFoundError
 from litellm_operator.runtime.kube import SECRETS, NotFound
@@ -348,16 +349,38 @@ async def test_team_orphan_policy_releases(cluster: Cluster, litellm: LiteLLMTar
     await cluster.client.patch(
         api.TEAMS, cluster.namespace, "kept", {"metadata": {"annotations": {DELETION_POLICY_ANNOTATION: "orphan"}}}
     )
-    await cluster.client.delete(SECRETS, cluster.namespace, CONNECTION_SECRET)
-    await team_condition(cluster, "kept", "Ready", "SecretNotFound")
-    calls_before = operator.litellm_calls()
-
     await cluster.client.delete(api.TEAMS, cluster.namespace, "kept")
 
     await team_removed(cluster, "kept")
-    assert operator.litellm_calls() == calls_before
+    assert operator.litellm_calls("/team/delete") == 0
     assert (await litellm.client.team_info(team_id)).team_info.team_id == team_id
     await litellm.client.team_delete([team_id])
+
+
+async def test_secret_in_use_outlives_team(cluster: Cluster, litellm: LiteLLMTarget, operator) -> None:
+    await cluster.client.create(api.TEAMS, cluster.namespace, team_body("user", f"{cluster.namespace}-user"))
+    team_id = (await ready_team(cluster, "user"))["status"]["teamID"]
+    secret = await cluster.client.get(SECRETS, cluster.namespace, CONNECTION_SECRET)
+    assert IN_USE_FINALIZER in secret["metadata"]["finalizers"]
+
+    await cluster.client.delete(SECRETS, cluster.namespace, CONNECTION_SECRET)
+    terminating = await cluster.client.get(SECRETS, cluster.namespace, CONNECTION_SECRET)
+    assert terminating["metadata"]["deletionTimestamp"]
+
+    # The Team can still be deleted in LiteLLM, because its Secret waits for it.
+    await cluster.client.delete(api.TEAMS, cluster.namespace, "user")
+    await team_removed(cluster, "user")
+    with pytest.raises(NotFoundError):
+        await litellm.client.team_info(team_id)
+
+    async def secret_gone() -> bool:
+        try:
+            await cluster.client.get(SECRETS, cluster.namespace, CONNECTION_SECRET)
+        except NotFound:
+            return True
+        return False
+
+    await eventually(secret_gone, what="connection Secret deleted once no Team uses it")
 
 
 async def test_team_enterprise_degraded(cluster: Cluster, litellm: LiteLLMTarget, operator) -> None:
