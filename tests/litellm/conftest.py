@@ -51,8 +51,9 @@ class Received:
 class ScriptedServer:
     """HTTP server on 127.0.0.1 that returns a scripted response for each (method, path).
 
-    It stands in for aioresponses, which fails with aiohttp 3.14 (its mocked ``ClientResponse``
-    lacks the new ``stream_writer`` argument). Unscripted paths return 599.
+    Unlike aioresponses (used in test_client_aioresponses.py), the client's requests cross a real
+    socket here, so timeouts, released bodies and connection handling are exercised too.
+    Unscripted paths return 599.
     """
 
     def __init__(self) -> None:
