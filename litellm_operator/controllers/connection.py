@@ -98,10 +98,8 @@ class ConnectionResolver:
         self._pool = pool
         self._url_override = url_override or None
         # The last connection resolved from each Secret, by (namespace, name). Deletion falls back
-        # to it when the Secret is already gone, as in a namespace delete that removes the
-        # Secret before the custom resources' finalizers have run.
-        # NOTE: kept in memory only; after a restart a deletion whose Secret is gone reports
-        # DeleteFailed until the Secret is restored or the orphan deletion policy is set.
+        # to it when the Secret is already gone. The in-use finalizer normally keeps a Secret
+        # until its users are deleted; this covers Secrets whose finalizer someone removed.
         self._last_resolved: dict[tuple[str, str], Connection] = {}
 
     def resolve(self, namespace: str, connection_ref: Any, *, for_deletion: bool = False) -> Connection:
