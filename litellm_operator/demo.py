@@ -297,7 +297,9 @@ async def run_demo(
         print(text, file=out or sys.stdout, flush=True)
 
     env = dict(os.environ if env is None else env)
-    server = KubeApiServer(crd_dir=str(CRD_DIR), allow_anonymous=kubectl is not None)
+    # kubectl and the operator both verify the double's TLS certificate with the CA in the kubeconfig
+    # and send its token.
+    server = KubeApiServer(crd_dir=str(CRD_DIR), tls=True)
     await server.start()
     try:
         with tempfile.TemporaryDirectory(prefix="litellm-operator-demo-") as workdir:

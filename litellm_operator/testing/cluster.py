@@ -168,7 +168,8 @@ async def open_cluster(tmp_path: Path, *, crd_dir: Path = CRD_DIR) -> AsyncItera
     # Imported here so that a real-cluster run does not need the double.
     from litellm_operator.testing.apiserver import KubeApiServer
 
-    server = KubeApiServer(crd_dir=str(crd_dir))
+    # HTTPS with the CA in the kubeconfig, so the operator's client verifies the server as in a real cluster.
+    server = KubeApiServer(crd_dir=str(crd_dir), tls=True)
     await server.start()
     try:
         path = tmp_path / "kubeconfig"

@@ -134,5 +134,6 @@ async def server() -> AsyncIterator[KubeApiServer]:
 
 @pytest.fixture
 async def client(server: KubeApiServer) -> AsyncIterator[Client]:
-    async with aiohttp.ClientSession() as session:
+    connector = aiohttp.TCPConnector(ssl=server.client_ssl_context())
+    async with aiohttp.ClientSession(connector=connector) as session:
         yield Client(server, session)

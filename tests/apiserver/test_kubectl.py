@@ -1,4 +1,4 @@
-"""kubectl against the double: `apply --validate=false` of a Team and `get teams`."""
+"""kubectl against the double over TLS: `apply --validate=false` of a Team, `get teams`, a wrong token."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pathlib
 import shutil
 
 import pytest
+import yaml
 
 from litellm_operator.testing.apiserver import KubeApiServer
 
@@ -35,8 +36,8 @@ async def _kubectl(kubeconfig: pathlib.Path, cache: pathlib.Path, *args: str) ->
 
 @pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 async def test_kubectl_apply_and_get(server: KubeApiServer, client: Client, tmp_path: pathlib.Path) -> None:
-    # kubectl sends no bearer token over plain HTTP, and the double serves no TLS.
-    server.allow_anonymous = True
+    # Over TLS kubectl verifies the server against the kubeconfig's CA and sends the token.
+    assert server.url.startswith("https://")
     kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
     manifests = tmp_path / "manifests"
     manifests.mkdir()
@@ -56,3 +57,20 @@ async def test_kubectl_apply_and_get(server: KubeApiServer, client: Client, tmp_
     header, row = out.splitlines()[:2]
     assert header.split() == ["NAME", "ALIAS", "READY", "AGE"]
     assert row.split()[:4] == ["kubectl-applied", "Applied", "by", "kubectl"]
+
+    assert all(record.status != 403 for record in server.request_log), "kubectl sent a request without the token"
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+async def test_kubectl_wrong_token_unauthorized(server: KubeApiServer, tmp_path: pathlib.Path) -> None:
+    kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
+    document = yaml.safe_load(kubeconfig.read_text())
+    document["users"][0]["user"]["token"] = "not-the-token"
+    kubeconfig.write_text(yaml.safe_dump(document))
+
+    code, _out, err = await _kubectl(kubeconfig, tmp_path / "cache", "get", "teams", "-n", "team-a")
+
+    assert code != 0
+    assert "You must be logged in to the server" in err
+    assert server.request_log, "kubectl reached the server"
+    assert {record.status for record in server.request_log} == {401}

@@ -288,7 +288,8 @@ async def _seed_for(session: aiohttp.ClientSession, server: KubeApiServer, trans
 
 async def _replay_file(path: pathlib.Path, server: KubeApiServer, translator: Translator, *, check: bool) -> list[str]:
     failures: list[str] = []
-    async with aiohttp.ClientSession() as session:
+    connector = aiohttp.TCPConnector(ssl=server.client_ssl_context())
+    async with aiohttp.ClientSession(connector=connector) as session:
         for index, case in enumerate(json.loads(path.read_text())):
             request, recorded = case.get("request") or {}, case.get("response") or {}
             if "status" not in recorded or "method" not in request or (path.name, index) in EXCLUDED:

@@ -18,13 +18,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kubeconfig", help="write a kubeconfig for the server to this path")
     parser.add_argument("--crd-dir", default=str(DEFAULT_CRD_DIR), help="directory of CRD YAML files to serve")
     parser.add_argument("--namespace", action="append", default=[], help="namespace to create at start (repeatable)")
+    parser.add_argument("--plain-http", action="store_true",
+                        help="serve plain HTTP instead of HTTPS with a throwaway CA (the kubeconfig then has no CA)")
     parser.add_argument("--allow-anonymous", action="store_true",
-                        help="serve requests without credentials (kubectl sends no token over plain HTTP)")
+                        help="serve requests without credentials (needed for kubectl only with --plain-http, "
+                             "because kubectl sends no token over plain HTTP)")
     return parser.parse_args(argv)
 
 
 async def serve(args: argparse.Namespace) -> None:
-    server = KubeApiServer(crd_dir=args.crd_dir, port=args.port, allow_anonymous=args.allow_anonymous)
+    server = KubeApiServer(crd_dir=args.crd_dir, port=args.port, allow_anonymous=args.allow_anonymous,
+                           tls=not args.plain_http)
     for namespace in args.namespace:
         server.create_namespace(namespace)
     await server.start()

@@ -1,6 +1,7 @@
 """`KubeApiServer`: an in-process aiohttp server that speaks the kube-apiserver REST protocol.
 
-It serves the built-in kinds the operator uses, the custom resources of the CRDs in `crd_dir`
+It serves HTTPS by default, with a certificate from a throwaway CA that its kubeconfig carries
+(see `tls`), or plain HTTP with `tls=False`. It serves the built-in kinds the operator uses, the custom resources of the CRDs in `crd_dir`
 (and any CRD created through the API), discovery for kubectl, and test hooks: `request_log`,
 `compact()`, `close_watches()`, `fail_next(...)` and `write_kubeconfig(path)`.
 """
@@ -12,6 +13,7 @@ import logging
 import pathlib
 import re
 import secrets
+import ssl
 from typing import Any
 
 import attrs
@@ -24,6 +26,7 @@ from .handlers import Registry, ResourceApi
 from .kubeconfig import kubeconfig_document
 from .requests import ApiRequest, media_type_of, not_acceptable, wants
 from .storage import Storage
+from .tls import ServerCertificates, issue_server_certificates
 from .watch import WatchSettings, serve_watch
 
 logger = logging.getLogger(__name__)
@@ -61,7 +64,11 @@ class _InjectedFailure:
 
 
 class KubeApiServer:
-    """The API server double. Use `await start()`, then point clients at `url` with `token`."""
+    """The API server double. Use `await start()`, then point clients at `url` with `token`.
+
+    Over TLS (the default) a client must trust `ca_pem`: `write_kubeconfig(path)` includes it, and
+    `client_ssl_context()` returns a context for aiohttp.
+    """
 
     def __init__(
         self,
@@ -74,10 +81,13 @@ class KubeApiServer:
         bookmark_lead: float = 2.0,
         too_large_rv_wait: float = 3.0,
         allow_anonymous: bool = False,
+        tls: bool = True,
     ) -> None:
-        # kubectl (client-go) sends no bearer token to a plain-HTTP server, so kubectl needs
-        # allow_anonymous=True: requests without credentials are then served instead of given 403.
+        # With allow_anonymous=True, requests without credentials are served instead of given 403.
+        # kubectl (client-go) sends no bearer token to a plain-HTTP server, so a kubectl session
+        # needs it only with tls=False.
         self.allow_anonymous = allow_anonymous
+        self.tls = tls
         self.host = host
         self.port = port
         self.token = token or secrets.token_hex(16)
@@ -89,6 +99,8 @@ class KubeApiServer:
         self._failures: list[_InjectedFailure] = []
         self._open_streams: set[web.StreamResponse] = set()
         self._runner: web.AppRunner | None = None
+        # Issued at the first start and kept across restarts, so written kubeconfigs stay valid.
+        self._certificates: ServerCertificates | None = None
         if crd_dir is not None:
             self.load_crds(crd_dir)
 
@@ -96,14 +108,31 @@ class KubeApiServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def ca_pem(self) -> bytes | None:
+        """PEM of the CA that signed the server certificate; None with plain HTTP or before the first start."""
+        return self._certificates.ca_pem if self._certificates is not None else None
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """Build a client TLS context that trusts this server's CA, for aiohttp and other HTTP clients."""
+        if self._certificates is None:
+            raise RuntimeError("the API server double has no CA because it serves plain HTTP (tls=False) or has not started yet")
+        return self._certificates.client_context()
 
     async def start(self) -> None:
+        server_context = None
+        if self.tls:
+            if self._certificates is None:
+                self._certificates = issue_server_certificates([self.host])
+            server_context = self._certificates.server_context
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=server_context)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         logger.info("api server double started url=%s", self.url)
@@ -135,8 +164,11 @@ class KubeApiServer:
         self._failures.append(_InjectedFailure(method.upper(), re.compile(path_regex), status, times))
 
     def write_kubeconfig(self, path: str | pathlib.Path) -> pathlib.Path:
+        """Write a kubeconfig with the server URL, the token and, over TLS, the CA. Call after `start()`."""
+        if self.tls and self._certificates is None:
+            raise RuntimeError("kubeconfig not written because the CA does not exist yet. Call start() first")
         path = pathlib.Path(path)
-        path.write_text(yaml.safe_dump(kubeconfig_document(self.url, self.token)))
+        path.write_text(yaml.safe_dump(kubeconfig_document(self.url, self.token, ca_pem=self.ca_pem)))
         return path
 
     def load_crds(self, crd_dir: str | pathlib.Path) -> None:
