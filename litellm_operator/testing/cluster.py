@@ -27,6 +27,7 @@ import yaml
 from litellm_operator.runtime.kube import (
     CUSTOM_RESOURCE_DEFINITIONS,
     NAMESPACES,
+    SECRETS,
     AlreadyExists,
     ApiError,
     KubeClient,
@@ -120,8 +121,12 @@ async def create_namespace(client: KubeClient, prefix: str = "test") -> str:
 
 
 async def delete_namespace(client: KubeClient, namespace: str, resources: list[Resource]) -> None:
-    """Delete the namespace's custom resources (dropping finalizers first), then the namespace."""
-    for resource in resources:
+    """Delete the namespace's custom resources and Secrets (dropping finalizers first), then the namespace.
+
+    Secrets are included because the operator puts an in-use finalizer on connection Secrets, and
+    no operator runs any more to remove it when a test ends.
+    """
+    for resource in [*resources, SECRETS]:
         if not resource.namespaced:
             continue
         try:
