@@ -250,6 +250,11 @@ async def run(options: Options, stop: asyncio.Event | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
+    if options.kubeconfig and not os.path.isfile(options.kubeconfig):
+        raise FileNotFoundError(
+            f"kubeconfig file {options.kubeconfig!r} not found; fix --kubeconfig or leave it unset "
+            "to use $KUBECONFIG, ~/.kube/config or the in-cluster config"
+        )
     client = await KubeClient.from_kubeconfig(options.kubeconfig)
     try:
         manager = Manager(

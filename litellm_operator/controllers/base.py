@@ -29,7 +29,7 @@ from litellm_operator.litellm.errors import (
 )
 from litellm_operator.runtime.clock import Clock
 from litellm_operator.runtime.controller import ReconcileLogAdapter, Request, Result
-from litellm_operator.runtime.kube import SECRETS, KubeClient, NotFound, Resource
+from litellm_operator.runtime.kube import SECRETS, Conflict, KubeClient, NotFound, Resource
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,15 @@ class ObjectReconciler:
     # ---- the loop ----
 
     async def reconcile(self, request: Request) -> Result:
+        try:
+            return await self._reconcile(request)
+        except Conflict:
+            # The cache was older than the object: a write carried a stale resourceVersion.
+            # That is routine after our own writes, so it is a retry, not an error.
+            self.log.info("object changed meanwhile; requeued")
+            return Result(requeue=True)
+
+    async def _reconcile(self, request: Request) -> Result:
         raw = self.ctx.get_object(self.resource, request.namespace, request.name)
         if raw is None:
             return Result()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 
 import pytest
 
@@ -95,3 +96,18 @@ async def test_run_without_controllers(cluster: Cluster, caplog) -> None:
     stop.set()
 
     assert await cli.run(options, stop) == 0
+
+
+def test_missing_kubeconfig_named(tmp_path, capsys) -> None:
+    missing = tmp_path / "absent-kubeconfig"
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        code = cli.main(["--kubeconfig", str(missing), "--metrics-bind-address", "0", "--health-probe-bind-address", "0"])
+    finally:
+        # main() installs its own log handler on the root logger; put pytest's back.
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+    assert code == 1
+    assert f"kubeconfig file '{missing}' not found" in capsys.readouterr().err
