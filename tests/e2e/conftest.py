@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
+import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -17,13 +20,17 @@ import aiohttp
 import attrs
 import pytest
 
+from litellm_operator import api
 from litellm_operator.litellm.client import LiteLLMClient
-from litellm_operator.runtime.kube import SECRETS
+from litellm_operator.runtime.kube import CORE_EVENTS, SECRETS
 from litellm_operator.testing.cluster import Cluster
 from litellm_operator.testing.litellm_fake import FakeLiteLLM
 from litellm_operator.testing.operator import RunningOperator, running_operator
 
 CONNECTION_SECRET = "litellm-connection"
+# A plaintext master or virtual key; LiteLLM's redacted form "sk-...abcd" and "sk-<redacted>"
+# do not match.
+PLAINTEXT_KEY = re.compile(r"sk-[A-Za-z0-9_\-]{8,}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -76,6 +83,27 @@ async def connection(cluster: Cluster, litellm: LiteLLMTarget) -> str:
     body = secret_body(CONNECTION_SECRET, {"masterKey": litellm.master_key, "url": litellm.url})
     await cluster.client.create(SECRETS, cluster.namespace, body)
     return CONNECTION_SECRET
+
+
+@pytest.fixture(autouse=True)
+async def no_plaintext_keys(cluster: Cluster, caplog: pytest.LogCaptureFixture) -> AsyncIterator[None]:
+    """Fail a test whose logs, Events or custom resources contain a plaintext key."""
+    caplog.set_level(logging.INFO)
+    yield
+
+    # At teardown caplog.text holds only the teardown phase; the test's own lines are the call's.
+    formatter = logging.Formatter("%(name)s %(message)s")
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    logged = "\n".join(formatter.format(record) for record in records)
+    assert PLAINTEXT_KEY.findall(logged) == [], "a plaintext key appeared in the logs"
+    events = await cluster.client.list(CORE_EVENTS, cluster.namespace)
+    for event in events.get("items") or []:
+        assert not PLAINTEXT_KEY.search(event.get("message") or ""), f"plaintext key in Event {event['reason']}"
+    for resource in (api.TEAMS, api.USERS, api.VIRTUAL_KEYS, api.TEAM_MEMBER_ASSOCIATIONS):
+        listed = await cluster.client.list(resource, cluster.namespace)
+        for obj in listed.get("items") or []:
+            text = json.dumps({"status": obj.get("status"), "annotations": obj["metadata"].get("annotations")})
+            assert not PLAINTEXT_KEY.search(text), f"plaintext key in {obj['kind']} {obj['metadata']['name']}"
 
 
 @pytest.fixture
