@@ -49,6 +49,7 @@ class Options:
     kubeconfig: str | None = None
     litellm_url_override: str | None = None
     litellm_timeout: float = 30.0
+    litellm_connect_timeout: float = 10.0
 
 
 def parse_duration(value: str) -> float:
@@ -196,6 +197,12 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
         default=env_default("--litellm-timeout", 30.0, parse_duration),
         help="timeout of each LiteLLM API call, such as 10s (default 30s)",
     )
+    parser.add_argument(
+        "--litellm-connect-timeout",
+        type=parse_duration,
+        default=env_default("--litellm-connect-timeout", 10.0, parse_duration),
+        help="timeout for opening a connection to LiteLLM, within --litellm-timeout (default 10s)",
+    )
     return parser
 
 
@@ -223,6 +230,7 @@ def parse_options(argv: Sequence[str] | None = None, environ: Mapping[str, str] 
         kubeconfig=args.kubeconfig,
         litellm_url_override=args.litellm_url_override,
         litellm_timeout=args.litellm_timeout,
+        litellm_connect_timeout=args.litellm_connect_timeout,
     )
 
 

@@ -81,7 +81,9 @@ RECONCILER_CLASSES: tuple[type[ObjectReconciler], ...] = (
 def setup(manager: Any, options: Any, *, clock: Any = None) -> Operator:
     """Register every kind's controller on `manager` and return the handle that owns them."""
     clock = clock or manager.clock
-    timeout = aiohttp.ClientTimeout(total=options.litellm_timeout, connect=min(10.0, options.litellm_timeout))
+    timeout = aiohttp.ClientTimeout(
+        total=options.litellm_timeout, connect=min(options.litellm_connect_timeout, options.litellm_timeout)
+    )
     pool = ClientPool(timeout=timeout, metrics=manager.metrics)
 
     secrets = manager.informer(SECRETS)

@@ -33,6 +33,15 @@ def test_flags() -> None:
     assert options.log_format == "json"
 
 
+def test_litellm_timeouts() -> None:
+    options = parse_options(["--litellm-timeout", "20s", "--litellm-connect-timeout", "2s"], {})
+    from_environment = parse_options([], {"LITELLM_OPERATOR_LITELLM_CONNECT_TIMEOUT": "3s"})
+
+    assert options.litellm_timeout == 20.0
+    assert options.litellm_connect_timeout == 2.0
+    assert from_environment.litellm_connect_timeout == 3.0
+
+
 def test_environment() -> None:
     environ = {
         "LITELLM_OPERATOR_NAMESPACE": "a, b",
