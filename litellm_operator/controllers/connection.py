@@ -135,7 +135,10 @@ class ConnectionResolver:
         url = url.rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise ConnectionNotReady(
-                "InvalidURL", f"{where} holds URL {url!r}; it must start with http:// or https://"
+                # The value is not echoed: a swapped entry could hold the master key.
+                "InvalidURL",
+                f"{where} holds a URL value that does not start with http:// or https://; "
+                "check that the URL entry, not the master key entry, holds the proxy's URL",
             )
         connection = Connection(
             client=self._pool.get(url, master_key),

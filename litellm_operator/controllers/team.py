@@ -175,8 +175,7 @@ class TeamReconciler(ObjectReconciler):
         return changes
 
     async def delete_external(self, obj: api.Team, raw: dict[str, Any], connection: Connection) -> None:
-        team_id = obj.status.team_id or obj.spec.team_id
-        if not team_id:
-            # Never created: nothing to delete in LiteLLM.
-            return
-        await connection.client.team_delete([team_id])
+        # The same id sync uses: a team created just before a crash that kept it out of status
+        # still carries the UID-derived id. A team that was never created answers 404, which
+        # counts as deleted.
+        await connection.client.team_delete([team_id_of(obj)])

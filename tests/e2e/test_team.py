@@ -422,3 +422,23 @@ async def test_team_status_patch_failure_no_duplicate(
     listed = await litellm.client.team_list(team_alias=alias)
     assert [team.team_id for team in listed.teams if team.team_alias == alias] == [obj["metadata"]["uid"]]
 
+
+
+async def test_team_deleted_before_status_written(
+    cluster: Cluster, litellm: LiteLLMTarget, double, operator
+) -> None:
+    # Every status write fails, so the team exists in LiteLLM but never in status; deleting the
+    # object must still delete the team, found by its UID-derived id.
+    double.fail_next("PATCH", r".*/teams/.*/status", times=1000)
+    created = await cluster.client.create(api.TEAMS, cluster.namespace, team_body("early", f"{cluster.namespace}-early"))
+    team_id = created["metadata"]["uid"]
+
+    async def exists_in_litellm() -> bool:
+        return (await litellm.client.team_info(team_id)).team_info.team_id == team_id
+
+    await eventually(exists_in_litellm, what="team created in LiteLLM")
+    await cluster.client.delete(api.TEAMS, cluster.namespace, "early")
+
+    await team_removed(cluster, "early")
+    with pytest.raises(NotFoundError):
+        await litellm.client.team_info(team_id)
