@@ -52,6 +52,7 @@ from typing import Any
 
 import attrs
 
+from litellm_operator.api.common import GROUP as API_GROUP
 from litellm_operator.controllers.base import MANAGED_BY_LABEL, MANAGED_BY_VALUE, ReconcilerContext, SpecInvalid
 from litellm_operator.controllers.connection import Connection
 from litellm_operator.litellm import models
@@ -319,6 +320,15 @@ class KeySecrets:
         rotate = annotations.get(ROTATE_ANNOTATION)
         rotation_pending = bool(rotate) and rotate != state.last_rotation_request and state.token_id is not None
 
+        if secret is not None and (other := _other_owner(secret, owner_raw)) is not None:
+            # Two objects whose key Secret names collide (the same keyAlias, for example) must not
+            # share a key: deleting one would delete the other's key in LiteLLM.
+            raise SpecInvalid(
+                "KeySecretConflict",
+                f"key Secret {secret_name} already holds the key of {other.get('kind')} {other.get('name')}; "
+                "give this object another keyAlias",
+            )
+
         if secret is None:
             plan = _Plan(value=fixed_value or new_key_value())
             if state.token_id:
@@ -520,6 +530,15 @@ def _marked(secret: Mapping[str, Any], value: str) -> bool:
     """Return True when the operator wrote `value` to this Secret."""
     annotations = (secret.get("metadata") or {}).get("annotations") or {}
     return annotations.get(SECRET_TOKEN_ANNOTATION) == token_id(value)
+
+
+def _other_owner(secret: Mapping[str, Any], owner_raw: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """Return the owner reference of another custom resource of ours on the Secret, if any."""
+    uid = owner_raw["metadata"].get("uid")
+    for ref in (secret.get("metadata") or {}).get("ownerReferences") or []:
+        if str(ref.get("apiVersion", "")).startswith(API_GROUP + "/") and ref.get("uid") != uid:
+            return ref
+    return None
 
 
 def _owned_by(secret: Mapping[str, Any] | None, owner_raw: Mapping[str, Any]) -> bool:

@@ -157,3 +157,31 @@ async def test_key_rotation_grace(cluster: Cluster, litellm: LiteLLMTarget, oper
     assert obj["status"]["previousKeyRevokeAt"]
     assert await authenticates(litellm, old_value)
     assert await authenticates(litellm, await secret_key(cluster, secret_name_of(cluster, "graceful")))
+
+
+async def test_key_secret_name_conflict(cluster: Cluster, litellm: LiteLLMTarget, operator) -> None:
+    # Two VirtualKeys with one keyAlias would share the Secret; the second must not take the
+    # first one's key, or deleting it would delete the first one's key in LiteLLM.
+    alias = alias_of(cluster, "shared")
+    await cluster.client.create(api.VIRTUAL_KEYS, cluster.namespace, key_body("first", alias))
+    first = await ready_key(cluster, "first")
+    value = await secret_key(cluster, secret_name_of(cluster, "shared"))
+
+    await cluster.client.create(api.VIRTUAL_KEYS, cluster.namespace, key_body("second", alias))
+
+    async def conflict() -> bool:
+        obj = await cluster.client.get(api.VIRTUAL_KEYS, cluster.namespace, "second")
+        conditions = (obj.get("status") or {}).get("conditions") or []
+        return any(c["type"] == "Degraded" and c["reason"] == "KeySecretConflict" for c in conditions)
+
+    await eventually(conflict, what="second VirtualKey reports KeySecretConflict")
+    await cluster.client.delete(api.VIRTUAL_KEYS, cluster.namespace, "second")
+
+    async def second_gone() -> bool:
+        listed = await cluster.client.list(api.VIRTUAL_KEYS, cluster.namespace)
+        return [o["metadata"]["name"] for o in listed["items"]] == ["first"]
+
+    await eventually(second_gone, what="second VirtualKey deleted")
+    assert await secret_key(cluster, secret_name_of(cluster, "shared")) == value
+    assert await authenticates(litellm, value)
+    assert (await litellm.client.key_info(first["status"]["tokenID"])).key_alias == alias
