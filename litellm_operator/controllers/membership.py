@@ -176,12 +176,12 @@ class TeamMemberAssociationReconciler(ObjectReconciler):
             "teamExists": team.exists,
             "userExists": user.exists,
             "associationIsValid": False,
-            # Kept from the last status while a reference is missing, so that deletion can still
-            # find the membership this object may have added.
-            "teamID": team.status.get("teamID") or obj.status.team_id,
-            "teamAlias": team.status.get("teamAlias") or obj.status.team_alias,
-            "userID": user.status.get("userID") or obj.status.user_id,
-            "userEmail": user.status.get("userEmail") or obj.status.user_email,
+            # The ids of the membership last applied are kept while waiting, so that deletion, or a
+            # later switch to a new teamRef or userRef, still finds the membership in LiteLLM.
+            "teamID": obj.status.team_id or team.status.get("teamID"),
+            "teamAlias": obj.status.team_alias or team.status.get("teamAlias"),
+            "userID": obj.status.user_id or user.status.get("userID"),
+            "userEmail": obj.status.user_email or user.status.get("userEmail"),
         }
         for referenced, id_field in ((team, "teamID"), (user, "userID")):
             waiting = referenced.waiting_reason(id_field)
@@ -290,7 +290,10 @@ class TeamMemberAssociationReconciler(ObjectReconciler):
         return not self._referenced(obj, "Team").exists or not self._referenced(obj, "User").exists
 
     async def delete_external(self, obj: api.TeamMemberAssociation, raw: dict[str, Any], connection: Connection) -> None:
-        team_id, user_id = obj.status.team_id, obj.status.user_id
+        # The referenced objects' ids cover a membership added just before a crash that kept
+        # them out of this object's status.
+        team_id = obj.status.team_id or self._referenced(obj, "Team").status.get("teamID")
+        user_id = obj.status.user_id or self._referenced(obj, "User").status.get("userID")
         if not team_id or not user_id:
             # Never resolved, so never added in LiteLLM.
             return

@@ -350,3 +350,61 @@ async def test_member_budget_changed_outside_operator_is_restored(
     await eventually(restored, what="member budget restored")
     assert operator.litellm_calls("/team/member_add") == 1
 
+
+
+async def test_membership_deleted_before_status_written(
+    cluster: Cluster, litellm: LiteLLMTarget, double, operator: RunningOperator
+) -> None:
+    # Every membership status write fails, so the ids never reach its status; deletion must
+    # still remove the member, found through the referenced Team and User.
+    await cluster.client.create(api.TEAMS, cluster.namespace, team_body("team", f"{cluster.namespace}-team"))
+    user = await create_ready_user(cluster, litellm, "user")
+    team = await wait_ready(cluster, api.TEAMS, "team")
+    team_id, user_id = team["status"]["teamID"], user["status"]["userID"]
+    double.fail_next("PATCH", r".*/teammemberassociations/.*/status", times=1000)
+    await cluster.client.create(
+        api.TEAM_MEMBER_ASSOCIATIONS, cluster.namespace, membership_body("member", "team", "user")
+    )
+
+    async def added() -> bool:
+        return await member(litellm, team_id, user_id) is not None
+
+    await eventually(added, what="member added in LiteLLM")
+    await cluster.client.delete(api.TEAM_MEMBER_ASSOCIATIONS, cluster.namespace, "member")
+    await wait_gone(cluster, api.TEAM_MEMBER_ASSOCIATIONS, "member")
+
+    assert await member(litellm, team_id, user_id) is None
+
+
+async def test_team_ref_switch_waits_then_moves(
+    cluster: Cluster, litellm: LiteLLMTarget, operator: RunningOperator
+) -> None:
+    old_team_id, user_id = await ready_membership(cluster, litellm)
+    await cluster.client.create(api.TEAMS, cluster.namespace, team_body("next", f"{cluster.namespace}-next"))
+    new_team_id = (await wait_ready(cluster, api.TEAMS, "next"))["status"]["teamID"]
+    # The new Team keeps its teamID in status but stops being Ready (tags need a licence).
+    await cluster.client.patch(api.TEAMS, cluster.namespace, "next", {"spec": {"tags": ["finance"]}})
+
+    async def next_degraded() -> bool:
+        obj = await cluster.client.get(api.TEAMS, cluster.namespace, "next")
+        return condition(obj, "Ready").get("status") == "False"
+
+    await eventually(next_degraded, what="Team next not Ready")
+    await update_spec(cluster, "member", teamRef={"name": "next"})
+
+    async def waiting() -> dict[str, Any] | None:
+        obj = await cluster.client.get(api.TEAM_MEMBER_ASSOCIATIONS, cluster.namespace, "member")
+        return obj if condition(obj, "Ready").get("reason") == "TeamNotReady" else None
+
+    obj = await eventually(waiting, what="membership waiting for Team next")
+    assert obj["status"]["teamID"] == old_team_id
+
+    await cluster.client.patch(api.TEAMS, cluster.namespace, "next", {"spec": {"tags": None}})
+    await wait_ready(cluster, api.TEAM_MEMBER_ASSOCIATIONS, "member")
+
+    async def moved() -> bool:
+        return await member(litellm, old_team_id, user_id) is None and await member(
+            litellm, new_team_id, user_id
+        ) is not None
+
+    await eventually(moved, what="member moved from the old team to the new one")
