@@ -127,6 +127,7 @@ class KeyState:
     previous_key_revoke_at: str | None = None
     last_rotation_request: str | None = None
     last_rotated_at: str | None = None
+    secret_name: str | None = None
 
     @classmethod
     def from_status(cls, status: Mapping[str, Any] | None) -> KeyState:
@@ -137,6 +138,7 @@ class KeyState:
             previous_key_revoke_at=status.get("previousKeyRevokeAt"),
             last_rotation_request=status.get("lastRotationRequest"),
             last_rotated_at=status.get("lastRotatedAt"),
+            secret_name=status.get("keySecretRef"),
         )
 
 
@@ -329,6 +331,11 @@ class KeySecrets:
                 "give this object another keyAlias",
             )
 
+        if secret is None and state.secret_name and state.secret_name != secret_name and fixed_value is None:
+            moved = await self._move_secret(owner_raw, state, secret_name, now)
+            if moved is not None:
+                return moved
+
         if secret is None:
             plan = _Plan(value=fixed_value or new_key_value())
             if state.token_id:
@@ -383,6 +390,28 @@ class KeySecrets:
         )
         await self._write_secret(owner_raw, secret_name, secret, plan, now)
         return self._warn(owner_raw, plan)
+
+    async def _move_secret(
+        self, owner_raw: Mapping[str, Any], state: KeyState, secret_name: str, now: datetime
+    ) -> _Plan | None:
+        """Move the current key to a Secret of a new name (keyAlias changed); None if it cannot.
+
+        The key stays the same: the new Secret is written first, then the old one is deleted, so
+        a crash in between leaves the value in both and the next reconcile finishes the move.
+        """
+        namespace = owner_raw["metadata"]["namespace"]
+        old = await self._get_secret(namespace, state.secret_name or "")
+        value = _secret_value(old)
+        if old is None or value is None or not _owned_by(old, owner_raw) or token_id(value) != state.token_id:
+            return None
+        plan = _Plan(
+            value=value,
+            event_reason="KeySecretRenamed",
+            event_message=f"the key Secret name changed; moved the key from Secret {state.secret_name} to {secret_name}",
+        )
+        await self._write_secret(owner_raw, secret_name, None, plan, now)
+        await self.delete_secret(owner_raw, state.secret_name or "")
+        return plan
 
     def _warn(self, owner_raw: Mapping[str, Any], plan: _Plan) -> _Plan:
         """Emit the plan's Event as a Warning now, so the outcome carries no second Event."""

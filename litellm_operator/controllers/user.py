@@ -324,7 +324,7 @@ class UserReconciler(ObjectReconciler):
             key.blocked = bool(spec.blocked)
             changed.append("blocked")
 
-        # A keyAlias change renames the Secret. ensure_key has replaced the key already.
+        # A keyAlias change renames the Secret: ensure_key has moved the key to the new name.
         if obj.status.key_secret_ref and obj.status.key_secret_ref != name:
             await KeySecrets(self.ctx).delete_secret(raw, obj.status.key_secret_ref)
         return UserKey(outcome=outcome, changed_fields=tuple(changed))

@@ -10,7 +10,7 @@ import pytest
 from litellm_operator import api
 from litellm_operator.litellm.client import token_id
 from litellm_operator.litellm.errors import NotFoundError
-from litellm_operator.runtime.kube import CORE_EVENTS, SECRETS
+from litellm_operator.runtime.kube import CORE_EVENTS, SECRETS, NotFound
 from litellm_operator.testing.cluster import Cluster
 
 from .conftest import LiteLLMTarget, eventually
@@ -24,6 +24,7 @@ from .test_virtualkey import (
     secret_key,
     secret_name_of,
     secret_writes,
+    update_spec,
 )
 
 ROTATE = "litellm-operator.litellm.ai/rotate"
@@ -185,3 +186,22 @@ async def test_key_secret_name_conflict(cluster: Cluster, litellm: LiteLLMTarget
     assert await secret_key(cluster, secret_name_of(cluster, "shared")) == value
     assert await authenticates(litellm, value)
     assert (await litellm.client.key_info(first["status"]["tokenID"])).key_alias == alias
+
+
+async def test_key_alias_change_moves_secret(cluster: Cluster, litellm: LiteLLMTarget, operator) -> None:
+    await cluster.client.create(api.VIRTUAL_KEYS, cluster.namespace, key_body("moving", alias_of(cluster, "one")))
+    before = await ready_key(cluster, "moving")
+    value = await secret_key(cluster, secret_name_of(cluster, "one"))
+
+    await update_spec(cluster, "moving", {"keyAlias": alias_of(cluster, "two")})
+
+    obj = await ready_key(cluster, "moving", generation=2)
+    assert obj["status"]["keySecretRef"] == secret_name_of(cluster, "two")
+    assert obj["status"]["tokenID"] == before["status"]["tokenID"]
+    assert await secret_key(cluster, secret_name_of(cluster, "two")) == value
+    with pytest.raises(NotFound):
+        await cluster.client.get(SECRETS, cluster.namespace, secret_name_of(cluster, "one"))
+    assert (await litellm.client.key_info(obj["status"]["tokenID"])).key_alias == alias_of(cluster, "two")
+    assert await authenticates(litellm, value)
+    assert await has_event(cluster, "moving", "KeySecretRenamed")
+    assert not await has_event(cluster, "moving", "KeySecretDeleted")
