@@ -23,6 +23,7 @@ from litellm_operator.controllers.patch import merge_patch
 from litellm_operator.controllers.secretprotection import protect_secret
 from litellm_operator.litellm.errors import (
     EnterpriseFeatureError,
+    InvalidRequestError,
     LiteLLMError,
     NotFoundError,
     UnauthorizedError,
@@ -155,9 +156,8 @@ class ObjectReconciler:
             self.log.info("waiting reason=%s message=%r", exc.reason, exc.message)
             await self._report(raw, cond.waiting(exc.reason, exc.message, generation(raw)), exc.status or None)
             return Result(requeue_after=self.drift_delay())
-        except (SpecInvalid, EnterpriseFeatureError) as exc:
-            reason = getattr(exc, "reason", "EnterpriseFeatureRequired")
-            message = exc.message if isinstance(exc, SpecInvalid) else str(exc)
+        except (SpecInvalid, EnterpriseFeatureError, InvalidRequestError) as exc:
+            reason, message = terminal_reason(exc)
             # Not retried with backoff: only a spec change or the next drift check can help.
             self.log.warning("spec cannot be applied reason=%s error=%r", reason, message)
             await self._report(raw, cond.degraded(reason, message, generation(raw)))
@@ -263,6 +263,16 @@ class ObjectReconciler:
             )
         except NotFound:
             return
+
+
+def terminal_reason(exc: Exception) -> tuple[str, str]:
+    """Return the condition reason and message of a spec that cannot work as written."""
+    if isinstance(exc, SpecInvalid):
+        return exc.reason, exc.message
+    if isinstance(exc, EnterpriseFeatureError):
+        return "EnterpriseFeatureRequired", str(exc)
+    # A 400 or 422: LiteLLM rejects the same request again until the spec changes.
+    return "InvalidSpec", f"LiteLLM rejected the request; fix the field it names: {exc}"
 
 
 def failure_reason(exc: LiteLLMError) -> str:

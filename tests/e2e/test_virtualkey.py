@@ -302,3 +302,22 @@ async def test_key_deleted(cluster: Cluster, litellm: LiteLLMTarget, operator) -
         await litellm.client.key_info(token)
     with pytest.raises(NotFound):
         await cluster.client.get(SECRETS, cluster.namespace, secret_name_of(cluster, "gone"))
+
+
+async def test_key_rejected_spec_not_retried(cluster: Cluster, litellm: LiteLLMTarget, operator) -> None:
+    if litellm.fake is None:
+        pytest.skip("needs the LiteLLM fake to answer 400")
+    # LiteLLM keeps rejecting the request, as it would an invalid value.
+    litellm.fake.fail_next("/key/generate", 400, times=1000)
+
+    await cluster.client.create(api.VIRTUAL_KEYS, cluster.namespace, key_body("rejected", alias_of(cluster, "rejected")))
+
+    async def invalid() -> bool:
+        obj = await cluster.client.get(api.VIRTUAL_KEYS, cluster.namespace, "rejected")
+        conditions = (obj.get("status") or {}).get("conditions") or []
+        return any(c["type"] == "Degraded" and c["reason"] == "InvalidSpec" for c in conditions)
+
+    await eventually(invalid, what="VirtualKey reports InvalidSpec")
+    assert operator.metric("controller_runtime_reconcile_errors_total", {"controller": "virtualkey"}) == 0
+    # One attempt, plus at most one more when the new key Secret's event wakes the object.
+    assert operator.litellm_calls("/key/generate") <= 2
