@@ -97,15 +97,11 @@ class TeamReconciler(ObjectReconciler):
             observed = None
 
         if observed is None:
-            created = await self._create(obj, raw, connection, team_id)
-            existed_before = bool(obj.status.team_id)
-            reason = "DriftCorrected" if existed_before else "Created"
-            message = (
-                f"team {team_id} was missing in LiteLLM; created it again"
-                if existed_before
-                else f"created team {team_id} in LiteLLM"
-            )
-            return SyncResult(status=team_status(created), event_reason=reason, event_message=message)
+            team, created = await self._create(obj, raw, connection, team_id)
+            if created:
+                return self._creation_result(obj, team, team_id)
+            # A racing attempt created it, maybe from an older spec: compare it like any other.
+            observed = team
 
         # Compute the difference and act.
         current_fields = observed_fields(observed)
@@ -138,9 +134,21 @@ class TeamReconciler(ObjectReconciler):
         reason, message = change_event(obj, raw, names)
         return SyncResult(status=team_status(current), event_reason=reason, event_message=message)
 
+    @staticmethod
+    def _creation_result(obj: api.Team, team: models.Team, team_id: str) -> SyncResult:
+        existed_before = bool(obj.status.team_id)
+        reason = "DriftCorrected" if existed_before else "Created"
+        message = (
+            f"team {team_id} was missing in LiteLLM; created it again"
+            if existed_before
+            else f"created team {team_id} in LiteLLM"
+        )
+        return SyncResult(status=team_status(team), event_reason=reason, event_message=message)
+
     async def _create(
         self, obj: api.Team, raw: dict[str, Any], connection: Connection, team_id: str
-    ) -> models.Team:
+    ) -> tuple[models.Team, bool]:
+        """Create the team; return it, and False when a team with this id existed already."""
         body = create_request((*TEAM_FIELDS, PERMISSIONS_FIELD), obj.spec)
         body["metadata"] = desired_metadata(raw, obj.spec.metadata, None, obj.spec.tags, obj.spec.guardrails)
         if obj.spec.tags:
@@ -155,13 +163,13 @@ class TeamReconciler(ObjectReconciler):
             # Either an earlier attempt created the team after our read, or LiteLLM rejected the
             # request: /team/new returns 400 for both, so only a second read can tell them apart.
             try:
-                return (await connection.client.team_info(team_id)).team_info
+                return (await connection.client.team_info(team_id)).team_info, False
             except NotFoundError:
                 raise SpecInvalid("InvalidSpec", f"LiteLLM rejected the team: {exc}") from None
         except InvalidRequestError as exc:
             # For example an organizationID that does not exist: retrying cannot help.
             raise SpecInvalid("InvalidSpec", f"LiteLLM rejected the team: {exc}") from None
-        return (await connection.client.team_info(team_id)).team_info
+        return (await connection.client.team_info(team_id)).team_info, True
 
     @staticmethod
     def _enterprise_changes(obj: api.Team, observed: models.Team) -> dict[str, Any]:
