@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 from datetime import datetime
 from typing import Any
@@ -100,12 +101,25 @@ class LeaderElector:
         return False
 
     async def renew_until_lost(self, stop: asyncio.Event) -> bool:
-        """Renew every retry_period; return True when `stop` is set, False when leadership is lost."""
+        """Renew every retry_period; return True when `stop` is set, False when leadership is lost.
+
+        Each attempt is cut off at the renew deadline, so a slow API server cannot keep this
+        replica believing it leads after a follower may have taken the Lease.
+        """
         last_renew = self._clock.monotonic()
         while True:
             if await _sleep_or_stop(self._clock, self._retry_period, stop):
                 return True
-            if await self._try_acquire_or_renew():
+            remaining = self._renew_deadline - (self._clock.monotonic() - last_renew)
+            try:
+                renewed = await asyncio.wait_for(self._try_acquire_or_renew(), timeout=max(remaining, 0.001))
+            except TimeoutError:
+                renewed = False
+                logger.warning(
+                    "renewing the leader lease timed out",
+                    extra=log_fields(namespace=self.namespace, name=self.name, timeout=round(remaining, 3)),
+                )
+            if renewed:
                 last_renew = self._clock.monotonic()
                 continue
             if self._clock.monotonic() - last_renew >= self._renew_deadline:
@@ -161,7 +175,8 @@ class LeaderElector:
         now = format_micro_time(self._clock.now())
         desired = {
             "holderIdentity": self.identity,
-            "leaseDurationSeconds": int(self._lease_duration),
+            # An integer in the API; rounded up so a follower never sees a shorter lease than ours.
+            "leaseDurationSeconds": math.ceil(self._lease_duration),
             "acquireTime": now,
             "renewTime": now,
             "leaseTransitions": 0,

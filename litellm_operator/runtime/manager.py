@@ -118,6 +118,9 @@ class Manager:
 
         self.leader_election_id = leader_election_id
         self._elector: LeaderElector | None = None
+        # The Lease renewal task while controllers run, and the event that ends it at shutdown.
+        self._renewal: asyncio.Task[bool] | None = None
+        self._renew_stop = asyncio.Event()
         if leader_election:
             self._elector = LeaderElector(
                 client,
@@ -198,6 +201,11 @@ class Manager:
                 asyncio.create_task(controller.run(), name=f"controller-{controller.name}")
                 for controller in self._controllers
             ]
+            if self._elector is not None:
+                # Renewal goes on until the controllers have drained at shutdown, so the Lease
+                # stays ours while any reconcile may still write.
+                self._renew_stop = asyncio.Event()
+                self._renewal = asyncio.create_task(self._elector.renew_until_lost(self._renew_stop))
             self.controllers_started.set()
             lost_leadership = not await self._wait_while_running(stop, controller_tasks)
         finally:
@@ -222,10 +230,10 @@ class Manager:
 
     async def _wait_while_running(self, stop: asyncio.Event, controller_tasks: list[asyncio.Task[None]]) -> bool:
         """Wait for `stop`; return False if leadership was lost first."""
-        watched: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait())}
-        renewal: asyncio.Task[bool] | None = None
-        if self._elector is not None:
-            renewal = asyncio.create_task(self._elector.renew_until_lost(stop))
+        stopper = asyncio.ensure_future(stop.wait())
+        watched: set[asyncio.Future[Any]] = {stopper}
+        renewal = self._renewal
+        if renewal is not None:
             watched.add(renewal)
         try:
             while True:
@@ -245,18 +253,38 @@ class Manager:
                             )
                             raise task.exception()  # type: ignore[misc]
         finally:
-            for task in watched:
-                task.cancel()
+            stopper.cancel()
 
     async def _shutdown(self, controller_tasks: list[asyncio.Task[None]], *, release_lease: bool) -> None:
         # Stop taking work and let in-flight reconciles finish before the Lease goes, so a new
-        # leader never reconciles an object that we are still writing.
+        # leader never reconciles an object that we are still writing. The Lease is renewed
+        # meanwhile; if it is lost anyway, or was lost already, in-flight work is cancelled at
+        # once, because another replica may be reconciling the same objects.
+        renewal = self._renewal
         if controller_tasks:
             logger.info("stopping controllers", extra=log_fields(timeout=self._graceful_shutdown_timeout))
-            await asyncio.gather(
-                *(controller.shutdown(self._graceful_shutdown_timeout) for controller in self._controllers)
+            drain = asyncio.ensure_future(
+                asyncio.gather(*(controller.shutdown(self._graceful_shutdown_timeout) for controller in self._controllers))
             )
+            waiters: set[asyncio.Future[Any]] = {drain}
+            if release_lease and renewal is not None and not renewal.done():
+                waiters.add(renewal)
+            if release_lease:
+                done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            else:
+                done = set()
+            if drain not in done:
+                release_lease = False
+                for task in controller_tasks:
+                    task.cancel()
+            await asyncio.gather(drain, return_exceptions=True)
             await asyncio.gather(*controller_tasks, return_exceptions=True)
+
+        if renewal is not None:
+            self._renew_stop.set()
+            renewed = await asyncio.gather(renewal, return_exceptions=True)
+            release_lease = release_lease and renewed[0] is True
+            self._renewal = None
 
         if self._elector is not None:
             if release_lease:

@@ -294,3 +294,33 @@ async def test_lost_lease_stops_manager(cluster: Cluster) -> None:
         await asyncio.wait_for(task, WAIT_TIMEOUT)
     lease = await client.get(LEASES, namespace, "stolen")
     assert lease["spec"]["holderIdentity"] == "thief"
+
+
+async def test_lease_held_while_draining(cluster: Cluster) -> None:
+    # The stopping leader still has a reconcile in flight; the follower must not take over
+    # before it has finished, however long the drain takes beyond the lease duration.
+    client, namespace = cluster.client, cluster.namespace
+    await client.create(TEAMS, namespace, team_body("t"))
+    election = dict(
+        leader_election=True, leader_election_id="drain-leader", leader_election_namespace=namespace, **FAST_LEASE
+    )
+    first, second = TeamReconciler(cluster), TeamReconciler(cluster)
+    first.gate = asyncio.Event()
+    first_manager, _ = build_manager(cluster, first, leader_election_identity="first", **election)
+    second_manager, _ = build_manager(cluster, second, leader_election_identity="second", **election)
+
+    async with started(first_manager) as stop_first:
+        await first.wait_for(lambda: first.calls == [("t", 1)])
+        async with started(second_manager):
+            await asyncio.wait_for(second_manager.informer(TEAMS).wait_for_sync(), WAIT_TIMEOUT)
+            stop_first.set()
+            # Twice the lease duration: without renewal during the drain the Lease would expire.
+            await asyncio.sleep(2 * FAST_LEASE["lease_duration"])
+            assert not second_manager.controllers_started.is_set()
+            assert second.calls == []
+
+            first.gate.set()
+            await asyncio.wait_for(second_manager.controllers_started.wait(), WAIT_TIMEOUT)
+            await second.wait_for(lambda: second.finished == ["t"])
+
+    assert first.finished == ["t"]
