@@ -120,6 +120,9 @@ class Reflector:
         # bookmark, and cleared by 410 Gone so that the next round LISTs again.
         self.last_resource_version: str | None = None
         self.synced = False
+        # 410 Gone answers since the last successful LIST; a second one in a row backs off, so a
+        # server that keeps answering 410 is not listed in a tight loop.
+        self._gone_in_a_row = 0
 
     async def run(self) -> None:
         """List and watch until cancelled."""
@@ -138,6 +141,9 @@ class Reflector:
                     ),
                 )
                 self.last_resource_version = None
+                self._gone_in_a_row += 1
+                if self._gone_in_a_row > 1:
+                    await self._clock.sleep(self._backoff.next_delay())
             except (ApiError, ShortWatch, aiohttp.ClientError, TimeoutError, ValueError) as error:
                 delay = self._backoff.next_delay()
                 logger.warning(
@@ -145,6 +151,16 @@ class Reflector:
                     extra=log_fields(
                         resource=self._resource.plural, namespace=self._namespace or "*", delay=round(delay, 2), error=str(error)
                     ),
+                )
+                await self._clock.sleep(delay)
+            except Exception as error:
+                delay = self._backoff.next_delay()
+                logger.error(
+                    "list or watch failed unexpectedly, retrying",
+                    extra=log_fields(
+                        resource=self._resource.plural, namespace=self._namespace or "*", delay=round(delay, 2), error=repr(error)
+                    ),
+                    exc_info=True,
                 )
                 await self._clock.sleep(delay)
 
@@ -172,6 +188,7 @@ class Reflector:
 
         self._sink.replace(self._namespace, objects)
         self.last_resource_version = resource_version or "0"
+        self._gone_in_a_row = 0
         logger.debug(
             "listed",
             extra=log_fields(

@@ -8,8 +8,13 @@ so callers must treat returned objects as read-only.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from litellm_operator.runtime.logging import log_fields
+
+logger = logging.getLogger(__name__)
 
 IndexFunc = Callable[[dict[str, Any]], list[str]]
 
@@ -129,4 +134,14 @@ class Store:
 
 
 def _index_values(func: IndexFunc, obj: dict[str, Any]) -> Iterable[str]:
-    return func(obj) or ()
+    # An index function that fails leaves the object out of that index rather than out of the
+    # cache: a raising indexer must not stop the informer that feeds every controller.
+    try:
+        return list(func(obj) or ())
+    except Exception as error:
+        meta = obj.get("metadata") or {}
+        logger.error(
+            "index function failed; object left out of the index",
+            extra=log_fields(namespace=meta.get("namespace", ""), object=meta.get("name", ""), error=repr(error)),
+        )
+        return ()

@@ -129,3 +129,69 @@ async def test_backoff_doubles_and_resets() -> None:
     assert delays == [1, 2, 4, 4]
     await clock.advance(61)
     assert backoff.next_delay() == 1
+
+
+async def test_repeated_gone_backs_off(cluster: Cluster, double) -> None:
+    await cluster.client.create(TEAMS, cluster.namespace, team_body("t"))
+    double.fail_next("GET", r"/teams$", 410, times=50)
+    clock = FakeClock()
+    informer = Informer(cluster.client, TEAMS, namespace=cluster.namespace, clock=clock)
+    task = asyncio.create_task(informer.run())
+    try:
+        # The first 410 re-lists at once, the second waits for the backoff.
+        await clock.wait_for_sleepers(1)
+        lists = [r for r in double.request_log if r.method == "GET" and r.path.endswith("/teams")]
+        assert len(lists) == 2
+    finally:
+        task.cancel()
+
+
+class FailingOnceClient:
+    """Delegates to a KubeClient, but its first LIST raises an error no handler expects."""
+
+    def __init__(self, client: KubeClient) -> None:
+        self._client = client
+        self.failed = False
+
+    async def list(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("token file rotated mid-read")
+        return await self._client.list(*args, **kwargs)
+
+    def watch(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return self._client.watch(*args, **kwargs)
+
+
+async def test_unexpected_error_retried(cluster: Cluster) -> None:
+    await cluster.client.create(TEAMS, cluster.namespace, team_body("t"))
+    clock = FakeClock()
+    informer = Informer(FailingOnceClient(cluster.client), TEAMS, namespace=cluster.namespace, clock=clock)
+    task = asyncio.create_task(informer.run())
+    try:
+        await clock.wait_for_sleepers(1)
+        assert not task.done()
+        await clock.advance(2)
+        await asyncio.wait_for(informer.wait_for_sync(), WAIT_TIMEOUT)
+    finally:
+        task.cancel()
+
+    assert informer.store.list_keys() == [f"{cluster.namespace}/t"]
+
+
+async def test_failing_indexer_keeps_object(cluster: Cluster) -> None:
+    def broken(obj: dict) -> list[str]:
+        raise ValueError("bad index")
+
+    await cluster.client.create(TEAMS, cluster.namespace, team_body("t"))
+    informer = Informer(cluster.client, TEAMS, namespace=cluster.namespace)
+    informer.add_indexers({"broken": broken})
+    handler = RecordingHandler()
+    informer.add_event_handler(handler)
+
+    async with running(informer):
+        await asyncio.wait_for(informer.wait_for_sync(), WAIT_TIMEOUT)
+
+    assert informer.store.list_keys() == [f"{cluster.namespace}/t"]
+    assert informer.store.by_index("broken", "anything") == []
+    assert [event.name for event in handler.events] == ["t"]
