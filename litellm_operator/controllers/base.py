@@ -64,7 +64,7 @@ class Waiting(Exception):
 
 @attrs.define
 class SyncResult:
-    """What `sync` did: the status mirror to record and the Event to emit, if any."""
+    """Outcome of `sync`: the status mirror to record and the Event to emit, if any."""
 
     status: dict[str, Any]
     event_reason: str | None = None
@@ -290,7 +290,7 @@ def change_event(obj: Any, raw: dict[str, Any], names: Any, subject: str = "") -
 
     `Updated` when the spec changed since the last successful reconcile, else `DriftCorrected`:
     LiteLLM was changed outside the operator. `names` are field names, never values, because
-    some values are secret. `subject` says what was changed, such as "of user u in team t".
+    some values are secret. `subject` names what was changed, such as "of user u in team t".
     """
     listed = ", ".join(sorted(dict.fromkeys(names)))
     where = f" {subject}" if subject else ""

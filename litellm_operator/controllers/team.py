@@ -184,6 +184,6 @@ class TeamReconciler(ObjectReconciler):
 
     async def delete_external(self, obj: api.Team, raw: dict[str, Any], connection: Connection) -> None:
         # The same id sync uses: a team created just before a crash that kept it out of status
-        # still carries the UID-derived id. A team that was never created answers 404, which
+        # still carries the UID-derived id. A team that was never created returns 404, which
         # counts as deleted.
         await connection.client.team_delete([team_id_of(obj)])
