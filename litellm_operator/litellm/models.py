@@ -76,11 +76,10 @@ def _to_json(value: Any) -> Any:
 
 
 @attrs.frozen
-class TeamNewRequest:
-    """Body of ``POST /team/new``. Without ``team_id`` LiteLLM generates one."""
+class _TeamFields:
+    """Team settings shared by the create and update requests."""
 
     team_alias: Opt[str] = _unset()
-    team_id: Opt[str] = _unset()
     organization_id: Opt[str] = _unset()
     models: Opt[list[str]] = _unset()
     metadata: Opt[dict[str, Any]] = _unset()
@@ -97,24 +96,17 @@ class TeamNewRequest:
 
 
 @attrs.frozen
-class TeamUpdateRequest:
+class TeamNewRequest(_TeamFields):
+    """Body of ``POST /team/new``. Without ``team_id`` LiteLLM generates one."""
+
+    team_id: Opt[str] = _unset()
+
+
+@attrs.frozen
+class TeamUpdateRequest(_TeamFields):
     """Body of ``POST /team/update``. LiteLLM replaces ``metadata`` as a whole."""
 
     team_id: str
-    team_alias: Opt[str] = _unset()
-    organization_id: Opt[str] = _unset()
-    models: Opt[list[str]] = _unset()
-    metadata: Opt[dict[str, Any]] = _unset()
-    max_budget: Opt[float] = _unset()
-    budget_duration: Opt[str] = _unset()
-    tpm_limit: Opt[int] = _unset()
-    rpm_limit: Opt[int] = _unset()
-    max_parallel_requests: Opt[int] = _unset()
-    blocked: Opt[bool] = _unset()
-    model_aliases: Opt[dict[str, str]] = _unset()
-    tags: Opt[list[str]] = _unset()
-    guardrails: Opt[list[str]] = _unset()
-    team_member_permissions: Opt[list[str]] = _unset()
 
 
 @attrs.frozen
@@ -159,7 +151,37 @@ class TeamMemberDeleteRequest:
 
 
 @attrs.frozen
-class UserNewRequest:
+class _UserFields:
+    """User settings shared by the create and update requests."""
+
+    user_email: Opt[str] = _unset()
+    user_alias: Opt[str] = _unset()
+    user_role: Opt[str] = _unset()
+    organization_id: Opt[str] = _unset()
+    models: Opt[list[str]] = _unset()
+    metadata: Opt[dict[str, Any]] = _unset()
+    max_budget: Opt[float] = _unset()
+    soft_budget: Opt[float] = _unset()
+    spend: Opt[float] = _unset()
+    budget_duration: Opt[str] = _unset()
+    tpm_limit: Opt[int] = _unset()
+    rpm_limit: Opt[int] = _unset()
+    max_parallel_requests: Opt[int] = _unset()
+    model_max_budget: Opt[dict[str, Any]] = _unset()
+    model_rpm_limit: Opt[dict[str, int]] = _unset()
+    model_tpm_limit: Opt[dict[str, int]] = _unset()
+    aliases: Opt[dict[str, str]] = _unset()
+    allowed_cache_controls: Opt[list[str]] = _unset()
+    permissions: Opt[dict[str, Any]] = _unset()
+    config: Opt[dict[str, Any]] = _unset()
+    guardrails: Opt[list[str]] = _unset()
+    tags: Opt[list[str]] = _unset()
+    blocked: Opt[bool] = _unset()
+    sso_user_id: Opt[str] = _unset()
+
+
+@attrs.frozen
+class UserNewRequest(_UserFields):
     """Body of ``POST /user/new``.
 
     LiteLLM creates a key for the user unless ``auto_create_key`` is False, and it ignores a
@@ -167,31 +189,7 @@ class UserNewRequest:
     """
 
     user_id: Opt[str] = _unset()
-    user_email: Opt[str] = _unset()
-    user_alias: Opt[str] = _unset()
-    user_role: Opt[str] = _unset()
     teams: Opt[list[str]] = _unset()
-    organization_id: Opt[str] = _unset()
-    models: Opt[list[str]] = _unset()
-    metadata: Opt[dict[str, Any]] = _unset()
-    max_budget: Opt[float] = _unset()
-    soft_budget: Opt[float] = _unset()
-    spend: Opt[float] = _unset()
-    budget_duration: Opt[str] = _unset()
-    tpm_limit: Opt[int] = _unset()
-    rpm_limit: Opt[int] = _unset()
-    max_parallel_requests: Opt[int] = _unset()
-    model_max_budget: Opt[dict[str, Any]] = _unset()
-    model_rpm_limit: Opt[dict[str, int]] = _unset()
-    model_tpm_limit: Opt[dict[str, int]] = _unset()
-    aliases: Opt[dict[str, str]] = _unset()
-    allowed_cache_controls: Opt[list[str]] = _unset()
-    permissions: Opt[dict[str, Any]] = _unset()
-    config: Opt[dict[str, Any]] = _unset()
-    guardrails: Opt[list[str]] = _unset()
-    tags: Opt[list[str]] = _unset()
-    blocked: Opt[bool] = _unset()
-    sso_user_id: Opt[str] = _unset()
     send_invite_email: Opt[bool] = _unset()
     auto_create_key: Opt[bool] = _unset()
     key_alias: Opt[str] = _unset()
@@ -199,7 +197,7 @@ class UserNewRequest:
 
 
 @attrs.frozen
-class UserUpdateRequest:
+class UserUpdateRequest(_UserFields):
     """Body of ``POST /user/update``.
 
     LiteLLM 1.108.7 creates the user when ``user_id`` does not exist, so check existence with
@@ -207,41 +205,12 @@ class UserUpdateRequest:
     """
 
     user_id: str
-    user_email: Opt[str] = _unset()
-    user_alias: Opt[str] = _unset()
-    user_role: Opt[str] = _unset()
-    organization_id: Opt[str] = _unset()
-    models: Opt[list[str]] = _unset()
-    metadata: Opt[dict[str, Any]] = _unset()
-    max_budget: Opt[float] = _unset()
-    soft_budget: Opt[float] = _unset()
-    spend: Opt[float] = _unset()
-    budget_duration: Opt[str] = _unset()
-    tpm_limit: Opt[int] = _unset()
-    rpm_limit: Opt[int] = _unset()
-    max_parallel_requests: Opt[int] = _unset()
-    model_max_budget: Opt[dict[str, Any]] = _unset()
-    model_rpm_limit: Opt[dict[str, int]] = _unset()
-    model_tpm_limit: Opt[dict[str, int]] = _unset()
-    aliases: Opt[dict[str, str]] = _unset()
-    allowed_cache_controls: Opt[list[str]] = _unset()
-    permissions: Opt[dict[str, Any]] = _unset()
-    config: Opt[dict[str, Any]] = _unset()
-    guardrails: Opt[list[str]] = _unset()
-    tags: Opt[list[str]] = _unset()
-    blocked: Opt[bool] = _unset()
-    sso_user_id: Opt[str] = _unset()
 
 
 @attrs.frozen
-class KeyGenerateRequest:
-    """Body of ``POST /key/generate``.
+class _KeyFields:
+    """Key settings shared by the generate and update requests."""
 
-    ``key`` is a caller-chosen plaintext key and must start with ``sk-``. LiteLLM accepts a
-    ``team_id`` that does not exist, and answers 400 (``param: key_alias``) for a taken alias.
-    """
-
-    key: Opt[str] = _secret()
     key_alias: Opt[str] = _unset()
     user_id: Opt[str] = _unset()
     team_id: Opt[str] = _unset()
@@ -268,43 +237,28 @@ class KeyGenerateRequest:
     guardrails: Opt[list[str]] = _unset()
     tags: Opt[list[str]] = _unset()
     blocked: Opt[bool] = _unset()
+
+
+@attrs.frozen
+class KeyGenerateRequest(_KeyFields):
+    """Body of ``POST /key/generate``.
+
+    ``key`` is a caller-chosen plaintext key and must start with ``sk-``. LiteLLM accepts a
+    ``team_id`` that does not exist, and returns 400 (``param: key_alias``) for a taken alias.
+    """
+
+    key: Opt[str] = _secret()
     send_invite_email: Opt[bool] = _unset()
 
 
 @attrs.frozen
-class KeyUpdateRequest:
+class KeyUpdateRequest(_KeyFields):
     """Body of ``POST /key/update``. ``key`` is the plaintext key or its hashed token id.
 
     Sending ``duration`` resets ``expires`` to now plus the duration.
     """
 
     key: str = attrs.field(repr=False)
-    key_alias: Opt[str] = _unset()
-    user_id: Opt[str] = _unset()
-    team_id: Opt[str] = _unset()
-    duration: Opt[str] = _unset()
-    models: Opt[list[str]] = _unset()
-    metadata: Opt[dict[str, Any]] = _unset()
-    max_budget: Opt[float] = _unset()
-    soft_budget: Opt[float] = _unset()
-    spend: Opt[float] = _unset()
-    budget_duration: Opt[str] = _unset()
-    budget_id: Opt[str] = _unset()
-    tpm_limit: Opt[int] = _unset()
-    rpm_limit: Opt[int] = _unset()
-    max_parallel_requests: Opt[int] = _unset()
-    model_max_budget: Opt[dict[str, Any]] = _unset()
-    model_rpm_limit: Opt[dict[str, int]] = _unset()
-    model_tpm_limit: Opt[dict[str, int]] = _unset()
-    aliases: Opt[dict[str, str]] = _unset()
-    allowed_cache_controls: Opt[list[str]] = _unset()
-    allowed_routes: Opt[list[str]] = _unset()
-    enforced_params: Opt[list[str]] = _unset()
-    permissions: Opt[dict[str, Any]] = _unset()
-    config: Opt[dict[str, Any]] = _unset()
-    guardrails: Opt[list[str]] = _unset()
-    tags: Opt[list[str]] = _unset()
-    blocked: Opt[bool] = _unset()
 
 
 @attrs.frozen
