@@ -84,16 +84,8 @@ CORE_EVENTS = ResourceType(
     storage_key="events",
     storage_version_hash="r2yiGXH7wu8=",
 )
-EVENTS = ResourceType(
-    group="events.k8s.io",
-    version="v1",
-    plural="events",
-    kind="Event",
-    singular="event",
-    short_names=["ev"],
-    storage_key="events",
-    storage_version_hash="r2yiGXH7wu8=",
-)
+# The same stored Events served through the events.k8s.io group.
+EVENTS = attrs.evolve(CORE_EVENTS, group="events.k8s.io", short_names=["ev"])
 LEASES = ResourceType(
     group="coordination.k8s.io",
     version="v1",
