@@ -151,8 +151,3 @@ def changed_fields(fields: Iterable[Field], spec: Any, observed: Mapping[str, An
         else:
             changes[field.api] = to_request(field.kind, desired)
     return changes
-
-
-def describe_changes(changes: Mapping[str, Any]) -> str:
-    """Return the changed field names for an Event message (never the values: some are secret)."""
-    return ", ".join(sorted(changes))

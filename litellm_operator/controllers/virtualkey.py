@@ -50,8 +50,6 @@ KEY_FIELDS = (
     Field("spend", "spend", Kind.MONEY, create_only=True),
     Field("send_invite_email", "send_invite_email", Kind.BOOLEAN, create_only=True),
 )
-SOFT_BUDGET = Field("soft_budget", "soft_budget", Kind.MONEY)
-BUDGET_ID = Field("budget_id", "budget_id", Kind.TEXT)
 
 
 def managed_metadata(spec: api.VirtualKeySpec) -> dict[str, Any]:
