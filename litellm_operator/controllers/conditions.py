@@ -1,7 +1,7 @@
 """The condition sets every kind reports: Ready, Progressing and Degraded, plus DeleteFailed.
 
-Each function returns the conditions that describe one outcome of a reconcile; `merge` folds them
-into the stored list so lastTransitionTime moves only when a status flips.
+Each function returns the conditions that describe one outcome of a reconcile. `merge` folds them
+into the stored list, so lastTransitionTime moves only when a status flips.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import attrs
 
 
 class Kind(enum.Enum):
-    """How a value is normalised, sent and cleared."""
+    """Comparison rule of a field: how its value is normalised, sent and cleared."""
 
     TEXT = "text"  # a string; "" and null are the same
     MONEY = "money"  # a decimal string in the spec, a float in LiteLLM

@@ -17,7 +17,7 @@ LiteLLM returns a plaintext key only once, so the operator generates the value i
 it to the Secret before LiteLLM receives it. LiteLLM's token id is the SHA-256 of the value, so
 the key can always be found again from the Secret. Each step is safe to repeat after a crash:
 
-1. The Secret holds the value. A Secret written by the operator carries the token id of its value
+1. The Secret contains the value. A Secret written by the operator carries the token id of its value
    in an annotation, so a value the operator wrote (and may not have recorded in status yet) is
    told apart from a value someone else put there.
 2. `/key/info` by that token id: missing means `/key/generate` with the value, present means adopt.

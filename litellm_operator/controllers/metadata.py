@@ -40,11 +40,11 @@ def desired_metadata(
     guardrails: list[str] | None = None,
     managed: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return the metadata LiteLLM should hold.
+    """Return the metadata LiteLLM should contain.
 
-    `managed` holds further entries the caller keeps in metadata (None values are left out).
-    `observed` is accepted for symmetry with `metadata_changed` and is not copied: entries that
-    nobody manages are drift and get removed.
+    `managed` contains further entries the caller keeps in metadata (None values are left out).
+    `observed` is accepted for symmetry with `metadata_changed` and is not copied, because
+    entries that the operator does not manage are drift and get removed.
     """
     del observed
     desired: dict[str, Any] = dict(spec_metadata or {})

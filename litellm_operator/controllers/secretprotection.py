@@ -41,8 +41,8 @@ async def protect_secret(client: KubeClient, secret: Mapping[str, Any] | None) -
     try:
         await client.patch(SECRETS, meta["namespace"], meta["name"], patch)
     except Conflict:
-        # The cache has not seen the latest Secret yet, often our own earlier patch; the next
-        # reconcile reads it from the refreshed cache and adds the finalizer if it is missing.
+        # The cache lags behind the latest Secret, often because of our own earlier patch. The
+        # next reconcile reads it from the refreshed cache and adds the finalizer if it is missing.
         log.debug("connection Secret changed meanwhile; protection is retried on the next reconcile")
         return
     log.info(

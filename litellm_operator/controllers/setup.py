@@ -142,10 +142,10 @@ def setup(manager: Any, options: Any, *, clock: Any = None) -> Operator:
 
 
 class _SecretChangeHandler:
-    """Wakes the objects that connect through a Secret, or own it, when its data changes.
+    """Secret event handler that wakes the objects using or owning a Secret when its data changes.
 
     Metadata-only updates, such as the in-use finalizer or a key Secret's annotations written by
-    the operator itself, change nothing a reconciler reads, so they wake nobody.
+    the operator itself, change nothing a reconciler reads, so they wake no object.
     """
 
     def __init__(self, controller: Controller, informer: Any, kind: str) -> None:

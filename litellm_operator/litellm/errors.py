@@ -128,7 +128,7 @@ def classify_error(
       (``team_id``/``user_id``) and the body names no field (``param`` null), because most of
       LiteLLM's field validation fails with 422 or names the field.
       NOTE: an invalid ``budget_duration`` also comes back with ``param`` null, so with an id
-      in the request it is reported as ``AlreadyExistsError``; a caller that then reads the
+      in the request it is reported as ``AlreadyExistsError``. A caller that then reads the
       object by id finds it missing.
     - 400 on ``/key/generate`` with ``param: key_alias``: the alias is taken.
     - 400 on ``/team/member_add`` with ``type: team_member_already_in_team``: already a member.

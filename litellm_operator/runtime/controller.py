@@ -5,9 +5,9 @@ Semantics follow controller-runtime. A reconciler is level-triggered: it receive
 which event woke it. What the reconciler returns decides what happens to the key next:
 
 - raising an exception retries the key with rate-limited backoff;
-- ``Result(requeue_after=s)`` forgets the failures and adds the key again after ``s`` seconds;
+- ``Result(requeue_after=s)`` resets the failure count and adds the key again after ``s`` seconds;
 - ``Result(requeue=True)`` retries the key with rate-limited backoff without counting an error;
-- ``Result()`` (or ``None``) forgets the failures.
+- ``Result()`` (or ``None``) resets the failure count.
 
 A failing reconcile never stops its worker. Every log line written during a reconcile can carry
 the same keys (``controller``, ``namespace``, ``name``, ``reconcileID``) through
@@ -105,8 +105,8 @@ class ReconcileLogAdapter(logging.LoggerAdapter):
 
     The fields travel in ``extra["log_fields"]``, because ``name`` as a plain ``extra`` key would
     overwrite the LogRecord's own attribute, which ``logging`` rejects with KeyError. They are also
-    appended to the message text for handlers without the operator's formatter (pytest's caplog,
-    for example); the operator's text and JSON formatters strip that copy and render the fields as
+    appended to the message text for handlers without the operator's formatter, such as pytest's
+    caplog. The operator's text and JSON formatters strip that copy and render the fields as
     keys. Outside a reconcile only the adapter's and the call's fields are added.
     """
 
@@ -344,7 +344,7 @@ class Controller:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
                 raise
-            # Nobody cancelled this worker, so the reconciler let an inner cancellation escape.
+            # This worker was not cancelled, so the reconciler let an inner cancellation escape.
             self._handle_error(request, error, started)
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise

@@ -175,7 +175,7 @@ class LeaderElector:
         now = format_micro_time(self._clock.now())
         desired = {
             "holderIdentity": self.identity,
-            # An integer in the API; rounded up so a follower never sees a shorter lease than ours.
+            # An integer in the API. Rounded up, so a follower never reads a shorter lease than ours.
             "leaseDurationSeconds": math.ceil(self._lease_duration),
             "acquireTime": now,
             "renewTime": now,

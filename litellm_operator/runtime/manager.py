@@ -258,7 +258,7 @@ class Manager:
     async def _shutdown(self, controller_tasks: list[asyncio.Task[None]], *, release_lease: bool) -> None:
         # Stop taking work and let in-flight reconciles finish before the Lease goes, so a new
         # leader never reconciles an object that we are still writing. The Lease is renewed
-        # meanwhile; if it is lost anyway, or was lost already, in-flight work is cancelled at
+        # meanwhile. If it is lost anyway, or was lost already, in-flight work is cancelled at
         # once, because another replica may be reconciling the same objects.
         renewal = self._renewal
         if controller_tasks:

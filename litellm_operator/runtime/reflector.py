@@ -120,8 +120,8 @@ class Reflector:
         # bookmark, and cleared by 410 Gone so that the next round LISTs again.
         self.last_resource_version: str | None = None
         self.synced = False
-        # 410 Gone answers since the last successful LIST; a second one in a row backs off, so a
-        # server that keeps answering 410 is not listed in a tight loop.
+        # 410 Gone responses since the last successful LIST. A second one in a row backs off, so
+        # a server that keeps returning 410 is not listed in a tight loop.
         self._gone_in_a_row = 0
 
     async def run(self) -> None:

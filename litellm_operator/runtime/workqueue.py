@@ -90,7 +90,7 @@ class RateLimitingQueue:
         # the heap until they reach the top and are dropped.
         self._waiting: list[_WaitingItem] = []
         # The live (not cancelled) heap entry of each delayed item; an item waits at most once,
-        # at the earliest time it was asked for.
+        # at the earliest time requested.
         self._waiting_by_item: dict[Hashable, _WaitingItem] = {}
         self._sequence = itertools.count()
         # Task that moves delayed items to the queue when they are ready. start() or the first

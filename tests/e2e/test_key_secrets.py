@@ -56,8 +56,8 @@ async def test_key_creation_survives_failure(
     elif step == "key-generate" and litellm.fake is not None:
         litellm.fake.fail_next("/key/generate", 500)
     else:
-        # The real proxy cannot be told to fail; failing the status patch stops the operator
-        # after both the Secret and LiteLLM hold the key, which is the later crash point.
+        # The real proxy has no fault injection. Failing the status patch stops the operator
+        # after both the Secret and LiteLLM contain the key, which is the later crash point.
         double.fail_next("PATCH", ".*/virtualkeys/.*/status")
     name = f"crash-{step}"
     await cluster.client.create(api.VIRTUAL_KEYS, cluster.namespace, key_body(name, alias_of(cluster, name)))
@@ -161,8 +161,8 @@ async def test_key_rotation_grace(cluster: Cluster, litellm: LiteLLMTarget, oper
 
 
 async def test_key_secret_name_conflict(cluster: Cluster, litellm: LiteLLMTarget, operator) -> None:
-    # Two VirtualKeys with one keyAlias would share the Secret; the second must not take the
-    # first one's key, or deleting it would delete the first one's key in LiteLLM.
+    # Two VirtualKeys with one keyAlias map to one Secret. The second must not take the first
+    # one's key, because deleting it would then delete that key in LiteLLM.
     alias = alias_of(cluster, "shared")
     await cluster.client.create(api.VIRTUAL_KEYS, cluster.namespace, key_body("first", alias))
     first = await ready_key(cluster, "first")

@@ -427,8 +427,8 @@ async def test_team_status_patch_failure_no_duplicate(
 async def test_team_deleted_before_status_written(
     cluster: Cluster, litellm: LiteLLMTarget, double, operator
 ) -> None:
-    # Every status write fails, so the team exists in LiteLLM but never in status; deleting the
-    # object must still delete the team, found by its UID-derived id.
+    # Every status write fails, so the team exists in LiteLLM but its id never reaches status.
+    # Deleting the object must still delete the team, found by its UID-derived id.
     double.fail_next("PATCH", r".*/teams/.*/status", times=1000)
     created = await cluster.client.create(api.TEAMS, cluster.namespace, team_body("early", f"{cluster.namespace}-early"))
     team_id = created["metadata"]["uid"]

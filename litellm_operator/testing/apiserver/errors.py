@@ -41,7 +41,7 @@ class StatusError(Exception):
 
 
 class PageNotFound(Exception):
-    """An unserved URL, answered with the plain-text `404 page not found` of the Go mux."""
+    """Response to an unserved URL: the plain-text `404 page not found` of the Go mux."""
 
 
 def qualified_resource(group: str, plural: str) -> str:

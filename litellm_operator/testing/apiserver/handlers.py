@@ -332,17 +332,22 @@ class ResourceApi:
         rt = request.rt
         if not request.name:
             raise bad_request("name must be provided")
+
         body = decode_object(request)
         metadata = body["metadata"]
         if metadata.get("name") and metadata["name"] != request.name:
             raise bad_request(f"the name of the object ({metadata['name']}) does not match the name on the URL ({request.name})")
+
         if rt.namespaced and metadata.get("namespace") and metadata["namespace"] != request.namespace:
             raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
+
         stored = self.storage.get(rt.storage_key, request.namespace or "", request.name)
         if stored is None:
             raise not_found(rt.group, rt.plural, request.name)
+
         if request.subresource == "status" and not rt.has_status:
             raise not_found(rt.group, rt.plural, request.name)
+
         sent_version = metadata.get("resourceVersion")
         if not sent_version and rt.is_custom:
             raise invalid(
@@ -352,8 +357,10 @@ class ResourceApi:
                 [cause("FieldValueInvalid", "Invalid value: 0: must be specified for an update", "metadata.resourceVersion")],
                 details_kind=rt.plural,
             )
+
         if sent_version and sent_version != stored["metadata"]["resourceVersion"]:
             raise conflict(rt.group, rt.plural, request.name)
+
         sent_uid = metadata.get("uid")
         if sent_uid and sent_uid != stored["metadata"]["uid"]:
             raise StatusError(
@@ -365,6 +372,7 @@ class ResourceApi:
                 f"AdditionalErrorMsg: Precondition failed: UID in precondition: {sent_uid}, UID in object meta: {stored['metadata']['uid']}",
                 resource_details(request.name, rt.group, rt.plural),
             )
+
         candidate = self.internal(rt, body) if rt.storage_key == "events" else body
         return self._commit_update(request, stored, candidate)
 
@@ -374,12 +382,14 @@ class ResourceApi:
         accepted = [patching.JSON_PATCH, patching.MERGE_PATCH, patching.APPLY_PATCH]
         if not rt.is_custom:
             accepted.append(patching.STRATEGIC_MERGE_PATCH)
+
         if media not in accepted:
             raise StatusError(
                 415,
                 "UnsupportedMediaType",
                 "the body of the request was in an unknown format - accepted media types include: " + ", ".join(accepted),
             )
+
         if media == patching.APPLY_PATCH and not request.query.get("fieldManager"):
             raise StatusError(
                 422,
@@ -388,14 +398,18 @@ class ResourceApi:
                 {"group": "meta.k8s.io", "kind": "PatchOptions",
                  "causes": [cause("FieldValueRequired", "Required value: is required for apply patch", "fieldManager")]},
             )
+
         patch_body = decode_body(request.body_text, request.content_type, rt)
         stored = self.storage.get(rt.storage_key, request.namespace or "", request.name or "")
         if request.subresource not in (None, "status") or (request.subresource == "status" and not rt.has_status):
             raise not_found(rt.group, rt.plural, request.name or "")
+
         if media == patching.APPLY_PATCH:
             return self._apply(request, stored, patch_body)
+
         if stored is None:
             raise not_found(rt.group, rt.plural, request.name or "")
+
         current = self.external(rt, stored)
         if media == patching.JSON_PATCH:
             patched = patching.json_patch(current, patch_body)
@@ -403,12 +417,15 @@ class ResourceApi:
             patched = patching.merge_patch(current, patch_body)
         else:
             patched = patching.strategic_merge_patch(current, patch_body)
+
         if not isinstance(patched, dict):
             raise bad_request("the patched object is not a JSON object")
+
         patched.setdefault("metadata", {})
         sent_version = patched["metadata"].get("resourceVersion")
         if sent_version and sent_version != stored["metadata"]["resourceVersion"]:
             raise conflict(rt.group, rt.plural, request.name or "")
+
         candidate = self.internal(rt, patched) if rt.storage_key == "events" else patched
         return self._commit_update(request, stored, candidate)
 
@@ -416,11 +433,13 @@ class ResourceApi:
         rt = request.rt
         if not isinstance(config, dict):
             raise bad_request("the applied configuration must be an object")
+
         config = copy.deepcopy(config)
         config.setdefault("metadata", {})
         config["metadata"]["name"] = request.name
         if rt.namespaced:
             config["metadata"]["namespace"] = request.namespace
+
         if rt.has_status:
             if request.subresource == "status":
                 config = {key: value for key, value in config.items() if key in ("apiVersion", "kind", "status")} | {
@@ -428,6 +447,7 @@ class ResourceApi:
                 }
             else:
                 config.pop("status", None)
+
         subresource = request.subresource or ""
         force = request.query.get("force") in ("true", "1")
         current = self.external(rt, stored) if stored is not None else None
@@ -442,6 +462,7 @@ class ResourceApi:
             merged["kind"] = rt.kind
             managed = merged["metadata"].get("managedFields")
             return self._commit_create(request, self.internal(rt, merged), managed=managed)
+
         return self._commit_update(request, stored, self.internal(rt, merged), managed=merged["metadata"].get("managedFields"))
 
     def _commit_update(

@@ -268,21 +268,28 @@ class KubeApiServer:
             group, version, rest = parts[1], parts[2], parts[3:]
         else:
             return None
+
         if not rest:
             return None
+
         namespace = None
         if rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in ("status", "finalize"):
             namespace, rest = rest[1], rest[2:]
+
         plural, name, subresource = rest[0], (rest[1] if len(rest) > 1 else None), (rest[2] if len(rest) > 2 else None)
         if len(rest) > 3:
             raise PageNotFound()
+
         rt = self.registry.lookup(group, version, plural)
         if rt is None:
             raise PageNotFound()
+
         if not rt.namespaced and namespace is not None:
             raise PageNotFound()
+
         if rt.namespaced and namespace is None and name is not None:
             raise PageNotFound()
+
         query = {key: request.query.get(key, "") for key in request.query}
         api_request = ApiRequest(
             request.method, rt, namespace, name, subresource, query,
@@ -338,9 +345,11 @@ class KubeApiServer:
         rt = request.rt
         if request.rt.is_custom and "protobuf" in request.accept and media_type_of(request.accept) != "json":
             raise not_acceptable()
+
         encoding = media_type_of(request.accept)
         if not encoding:
             raise not_acceptable()
+
         request.body_text = await http_request.text() if http_request.can_read_body else ""
         method = request.method
         if method == "GET":
@@ -359,23 +368,28 @@ class KubeApiServer:
             if wants(request.accept, "PartialObjectMetadataList"):
                 return _json_response(discovery.partial_metadata_list(listing))
             return _encoded_response(listing, encoding)
+
         if method == "POST":
             if rt.namespaced and request.namespace is None:
                 raise PageNotFound()
             status, obj, warnings = self.api.create(request)
             return _encoded_response(obj, encoding, status=status, warnings=warnings)
+
         if method == "PUT":
             status, obj, warnings = self.api.update(request)
             return _encoded_response(obj, encoding, status=status, warnings=warnings)
+
         if method == "PATCH":
             if not request.name:
                 raise PageNotFound()
             status, obj, warnings = self.api.patch(request)
             return _encoded_response(obj, encoding, status=status, warnings=warnings)
+
         if method == "DELETE":
             if request.name:
                 return _encoded_response(self.api.delete(request), encoding)
             return _encoded_response(await self.api.delete_collection(request), encoding)
+
         raise StatusError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
 

@@ -28,8 +28,8 @@ def join_path(path: str, key: str) -> str:
 class SchemaValidator:
     """Validate and prune one object against an openAPIV3Schema.
 
-    `prune` drops unknown fields in place and returns their paths; `validate` returns field
-    causes sorted by field path (the real server reports them in that order).
+    `prune` drops unknown fields in place and returns their paths. `validate` returns field
+    causes sorted by field path, because the real server reports them in that order.
     """
 
     def __init__(self, schema: dict[str, Any]) -> None:
@@ -352,7 +352,7 @@ def _run_rules(
 
 
 def _coerce_numbers(value: Any, schema: dict[str, Any]) -> Any:
-    """Turn integers into floats where the schema says `number`, as CEL's typed values require."""
+    """Turn integers into floats where the schema declares `number`, as CEL's typed values require."""
     if value is None:
         return None
     kind = schema.get("type")

@@ -12,8 +12,8 @@ returns them, including its quirks:
 - ``/key/generate`` accepts an unknown ``team_id``; a taken alias is a 400 with
   ``param: key_alias``; a caller-chosen key must start with ``sk-``.
 - ``/user/new`` ignores a supplied ``key`` and creates a key unless ``auto_create_key`` is
-  false; ``/user/update`` creates a missing user; ``/user/delete`` with one unknown id deletes
-  none.
+  false. ``/user/update`` creates a missing user. ``/user/delete`` with one unknown id deletes
+  none of the users.
 - ``tags``/``guardrails`` (403), admin members (400) and ``/key/regenerate`` (500) are refused
   as Enterprise features.
 - An update replaces ``metadata`` and an explicit null clears a field, except for
@@ -362,9 +362,11 @@ class FakeState:
         members = members if isinstance(members, list) else [members]
         if any(isinstance(m, dict) and m.get("role") == "admin" for m in members):
             return detail(400, f"Assigning team admins is a premium feature. {_PREMIUM}")
+
         team = self.teams.get(team_id)
         if team is None:
             return detail(404, f"Team doesn't exist in db. Team={team_id}. Create team via `/team/new` call.")
+
         updated_users, updated_memberships = [], []
         for member in members:
             user = self._find_member_user(member)
@@ -391,6 +393,7 @@ class FakeState:
                 self._set_member_budget(membership, {"max_budget": body["max_budget_in_team"]})
             self.memberships[(team_id, user["user_id"])] = membership
             updated_memberships.append(dict(membership))
+
         team["updated_at"] = self._timestamp()
         view = self.team_view(team)
         view.update({"updated_users": updated_users, "updated_team_memberships": updated_memberships})
@@ -405,23 +408,30 @@ class FakeState:
     def member_update(self, body: dict[str, Any]) -> Response:
         if body.get("role") not in (None, "admin", "user"):
             return validation_error("role", "Input should be 'admin' or 'user'", "literal_error")
+
         if not body.get("user_id") and not body.get("user_email"):
             return validation_error("", "Value error, Either user id or user email must be provided")
+
         if body.get("role") == "admin":
             return 400, {"detail": f"Assigning team admins is a premium feature. {_PREMIUM}"}
+
         team_id = body.get("team_id") or ""
         team = self.teams.get(team_id)
         if team is None:
             return detail(400, f"Team id={team_id} does not exist in db")
+
         user = self._find_member_user(body)
         member = None
         if user is not None:
             member = next((m for m in team["members"] if m["user_id"] == user["user_id"]), None)
+
         if user is None or member is None:
             member_name = body.get("user_id") or body.get("user_email")
             return detail(404, f"User {member_name} is not a member of team {team_id}")
+
         if body.get("role"):
             member["role"] = body["role"]
+
         membership = self.memberships[(team_id, user["user_id"])]
         limits = {
             "max_budget": body.get("max_budget_in_team"), "tpm_limit": body.get("tpm_limit"),
@@ -433,6 +443,7 @@ class FakeState:
             # An explicit null budget removes the member's budget (LiteLLM 1.108.7).
             membership["budget_id"] = None
             membership["litellm_budget_table"] = None
+
         return 200, {
             "user_id": user["user_id"], "user_email": body.get("user_email"), "team_id": team_id,
             "max_budget_in_team": body.get("max_budget_in_team"),
@@ -502,21 +513,25 @@ class FakeState:
         problem = self._check_fields(body)
         if problem:
             return problem
+
         if body.get("user_id") in self.users:
             return error_envelope(
                 409, f"{{'error': 'User with id {body['user_id']} already exists'}}",
                 "internal_server_error",
             )
+
         email = body.get("user_email")
         if email and any((u["user_email"] or "").lower() == email.lower() for u in self.users.values()):
             return error_envelope(
                 409, f"{{'error': 'User with email {email} already exists'}}", "internal_server_error"
             )
+
         if body.get("model_max_budget"):
             return error_envelope(
                 500, f"Invalid model_max_budget: You must have an enterprise license to set "
                 f"model_max_budget. {_PREMIUM}", "internal_server_error",
             )
+
         body = _user_metadata_fields(body, {})
         user = self._create_user(body)
         for team_id in body.get("teams") or []:
@@ -524,13 +539,16 @@ class FakeState:
                 self.teams[team_id]["members"].append({"user_id": user["user_id"], "role": "user"})
                 self.memberships[(team_id, user["user_id"])] = self._new_membership(team_id, user["user_id"])
                 user["teams"].append(team_id)
+
         view = self._user_view(user)
         # The /user/new body is a key-generation response with the user's fields on top.
         for name, default in _KEY_FIELDS.items():
             view.setdefault(name, _copy(default))
+
         view.update({"teams": None, "key": "", "key_name": None, "token_id": None, "token": None,
                      "key_alias": None, "expires": None, "duration": None,
                      "litellm_budget_table": None, "created_by": None, "updated_by": None})
+
         if body.get("auto_create_key", True) is not False:
             # LiteLLM ignores a caller-supplied "key" here and always generates one.
             key_body = {name: body[name] for name in ("key_alias", "duration", "models", "max_budget") if name in body}
@@ -540,6 +558,7 @@ class FakeState:
                 return status, created
             view.update({name: created[name] for name in ("key", "key_name", "token_id", "key_alias", "expires")})
             view["duration"] = body.get("duration")
+
         return 200, view
 
     def user_info(self, user_id: str | None) -> Response:
@@ -641,6 +660,7 @@ class FakeState:
         problem = self._check_fields(body) or self._check_enterprise(body) or self._check_model_max_budget(body)
         if problem:
             return problem
+
         plaintext = None if generated_only else body.get("key")
         if plaintext is not None and not str(plaintext).startswith("sk-"):
             return error_envelope(
@@ -649,6 +669,7 @@ class FakeState:
                 "Received: ****\"}",
                 "internal_server_error",
             )
+
         alias = body.get("key_alias")
         if alias is not None and any(k["key_alias"] == alias for k in self.keys.values()):
             return error_envelope(
@@ -657,6 +678,7 @@ class FakeState:
                 "are required.",
                 "bad_request_error", "key_alias",
             )
+
         plaintext = plaintext or "sk-" + secrets.token_urlsafe(16)
         token = token_id(plaintext)
         now = self._timestamp()

@@ -297,8 +297,8 @@ async def test_lost_lease_stops_manager(cluster: Cluster) -> None:
 
 
 async def test_lease_held_while_draining(cluster: Cluster) -> None:
-    # The stopping leader still has a reconcile in flight; the follower must not take over
-    # before it has finished, however long the drain takes beyond the lease duration.
+    # The stopping leader still has a reconcile in flight. The follower must not take over
+    # before it has finished, however far the drain runs past the lease duration.
     client, namespace = cluster.client, cluster.namespace
     await client.create(TEAMS, namespace, team_body("t"))
     election = dict(

@@ -1,4 +1,4 @@
-"""Lease renewal gives up at the renew deadline even when the API server never answers."""
+"""Lease renewal gives up at the renew deadline even when the API server never responds."""
 
 from __future__ import annotations
 
